@@ -1,0 +1,221 @@
+"""Configuration: a TOML file, then `HIENMAU_<SECTION>_<KEY>` environment variables, into frozen
+dataclasses. A wrong value stops start-up with one line naming the key (`ConfigError`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from db.engine import DatabaseURLError, async_url
+from services.rules import Rules
+
+ENV_PREFIX = "HIENMAU_"
+ENV_NOT_SETTINGS = {"HIENMAU_CONFIG"}
+
+
+class ConfigError(ValueError):
+    """One line that names the key and what is wrong with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = "sqlite:///./hienmau.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: str = ""
+    base_url: str = ""  # e.g. a local Bot API server; empty: Telegram's own
+    mode: str = "polling"  # polling | webhook
+    webhook_url: str = ""  # public URL Telegram posts to
+    webhook_secret: str = ""
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    path: str = "/telegram"
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloConfig:
+    token: str = ""
+    base_url: str = ""
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    timezone: str = "Asia/Ho_Chi_Minh"
+    quiet_hours: str = "21:00-07:00"
+    tally_time: str = "18:00"
+    reminder_offsets: tuple[str, ...] = ("3d", "1d", "07:00")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    rules: Rules = field(default_factory=Rules)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.schedule.timezone)
+
+
+_SECTION_TYPES = {
+    "database": DatabaseConfig,
+    "telegram": TelegramConfig,
+    "zalo": ZaloConfig,
+    "schedule": ScheduleConfig,
+    "rules": Rules,
+}
+
+
+def _coerce(key: str, value: Any, target: Any, from_env: bool) -> Any:
+    kind = type(target)
+    if kind is bool:
+        if from_env and isinstance(value, str) and value.lower() in {"1", "true", "yes", "0",
+                                                                      "false", "no"}:
+            return value.lower() in {"1", "true", "yes"}
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if from_env and isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if from_env and isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif kind is tuple:
+        if from_env and isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    elif isinstance(value, str):
+        return value
+    raise ConfigError(f"config: {key}: expected {kind.__name__}, got {value!r}")
+
+
+def _time(key: str, text: str) -> dt.time:
+    try:
+        return dt.datetime.strptime(text.strip(), "%H:%M").time()
+    except ValueError:
+        raise ConfigError(f"config: {key}: expected a 24h time HH:MM, got {text!r}") from None
+
+
+def _check_url(key: str, url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise ConfigError(f"config: {key}: not an http(s) URL: {url!r}")
+
+
+def _validate(config: Config) -> None:
+    try:
+        async_url(config.database.url)
+    except DatabaseURLError as exc:
+        raise ConfigError(f"config: [database] url: {exc}") from None
+    try:
+        zoneinfo.ZoneInfo(config.schedule.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"config: [schedule] timezone: unknown time zone {config.schedule.timezone!r}"
+        ) from None
+    quiet = config.schedule.quiet_hours.split("-")
+    if len(quiet) != 2:
+        raise ConfigError(f"config: [schedule] quiet_hours: expected HH:MM-HH:MM, got "
+                          f"{config.schedule.quiet_hours!r}")
+    for part in quiet:
+        _time("[schedule] quiet_hours", part)
+    _time("[schedule] tally_time", config.schedule.tally_time)
+    for offset in config.schedule.reminder_offsets:
+        if not re.fullmatch(r"\d+[dh]|\d{1,2}:\d{2}", offset):
+            raise ConfigError(f"config: [schedule] reminder_offsets: {offset!r} is not like "
+                              "'3d', '12h' or '07:00'")
+    for name, section in (("telegram", config.telegram), ("zalo", config.zalo)):
+        if section.mode not in {"polling", "webhook"}:
+            raise ConfigError(f"config: [{name}] mode: expected 'polling' or 'webhook', "
+                              f"got {section.mode!r}")
+        if section.base_url:
+            _check_url(f"[{name}] base_url", section.base_url)
+        if section.webhook_url:
+            _check_url(f"[{name}] webhook_url", section.webhook_url)
+        if section.token and section.mode == "webhook" and not section.webhook_url:
+            raise ConfigError(f"config: [{name}] webhook_url: required when mode = 'webhook'")
+    if config.telegram.token and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", config.telegram.token):
+        raise ConfigError("config: [telegram] token: not a bot token from @BotFather "
+                          "(like 123456789:AAE...)")
+    rules = config.rules
+    if not 16 <= rules.min_age < rules.max_age <= 70:
+        raise ConfigError("config: [rules] min_age/max_age: need 16 <= min_age < max_age <= 70")
+    for name in ("whole_blood_interval_days", "apheresis_interval_days"):
+        if getattr(rules, name) <= 0:
+            raise ConfigError(f"config: [rules] {name}: must be a positive number of days")
+
+
+def build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    """Defaults, then `data` (parsed TOML), then HIENMAU_* variables of `env`."""
+    values: dict[str, dict[str, Any]] = {name: {} for name in _SECTION_TYPES}
+    for section, content in data.items():
+        if section not in _SECTION_TYPES:
+            raise ConfigError(f"config: unknown section [{section}]")
+        if not isinstance(content, Mapping):
+            raise ConfigError(f"config: [{section}] must be a table")
+        values[section].update(content)
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_SETTINGS:
+            continue
+        section, _sep, key = name[len(ENV_PREFIX):].lower().partition("_")
+        if section not in _SECTION_TYPES or not key:
+            raise ConfigError(f"config: unknown environment variable {name}")
+        values[section][key] = (value, "env")
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTION_TYPES.items():
+        defaults = cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, raw in values[section].items():
+            label = f"[{section}] {key}"
+            if key not in known:
+                raise ConfigError(f"config: unknown key {label}")
+            from_env = isinstance(raw, tuple) and len(raw) == 2 and raw[1] == "env"
+            value = raw[0] if from_env else raw
+            kwargs[key] = _coerce(label, value, getattr(defaults, key), from_env)
+        sections[section] = cls(**kwargs)
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """`--config`, else $HIENMAU_CONFIG, else ./config.toml if present, else defaults."""
+    env = os.environ if env is None else env
+    chosen = path or env.get("HIENMAU_CONFIG")
+    if chosen is None and Path("config.toml").exists():
+        chosen = "config.toml"
+    data: dict[str, Any] = {}
+    if chosen is not None:
+        try:
+            with open(chosen, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config: file not found: {chosen}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {chosen}: not valid TOML ({exc})") from None
+    return build(data, env)

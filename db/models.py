@@ -1,0 +1,211 @@
+"""SQLAlchemy 2 models. Times are stored in UTC (timezone-aware on both SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# JSON on SQLite, JSONB-compatible JSON on PostgreSQL.
+JSONDict = JSON().with_variant(JSON(none_as_null=True), "postgresql")
+# Integer primary keys that are 64-bit on PostgreSQL and ROWID aliases on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Unit(Base):
+    """A province, legacy district, commune, organisation or club, in one tree."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # Lower-case name without diacritics, for search by typed words ("tam duong").
+    search_name: Mapped[str] = mapped_column(String(200), index=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+
+class Person(Base):
+    """A donor (or a volunteer, chair, committee member: everyone is a person)."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    full_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(10))  # male / female
+    blood_group: Mapped[str] = mapped_column(String(8), default="unknown")  # A+, O-, ..., unknown
+    weight_kg: Mapped[float | None] = mapped_column(Numeric(5, 1, asdecimal=False))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    # Who typed the record in: NULL when the donor registered themself.
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # When the donor confirmed the record (self-registration confirms at once).
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+
+
+class Consent(Base):
+    """One purpose a person agreed to, with the text version and time; withdrawal keeps the row."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_person_purpose", "person_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(30))  # registration / reminders / club_sharing
+    version: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The volunteer who said the person agreed; NULL when the donor said it.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+
+
+class Identity(Base):
+    """A chat account on one channel, linked to a person once they register."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("channel", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    unreachable_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DialogueState(Base):
+    """The wizard a chat is in: flow, step and answers so far (survives restarts)."""
+
+    __tablename__ = "dialogue_state"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grant"
+    __table_args__ = (Index("ix_role_grant_person_role", "person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))  # volunteer / club_chair / committee / admin
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Drive(Base):
+    """A blood drive (đợt hiến máu). The drives issue grows this into slots and pledges."""
+
+    __tablename__ = "drive"
+    __table_args__ = (UniqueConstraint("plan_year", "plan_no", "date", "place"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    plan_year: Mapped[int | None] = mapped_column(Integer)
+    plan_no: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    campaign: Mapped[str | None] = mapped_column(String(300))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    date_is_month_only: Mapped[bool] = mapped_column(default=False)
+    start_time: Mapped[dt.time | None] = mapped_column(Time)
+    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    place: Mapped[str] = mapped_column(String(300))
+    map_url: Mapped[str | None] = mapped_column(String(500))
+    organiser: Mapped[str | None] = mapped_column(Text)
+    receiving_institution: Mapped[str | None] = mapped_column(String(300))
+    target_units: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Audit(Base):
+    """Who read or changed whose data, when. Details never hold the personal data itself."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    actor: Mapped[str] = mapped_column(String(100))  # "telegram:12345", "cli", "system"
+    action: Mapped[str] = mapped_column(String(40))
+    subject_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)

@@ -1,0 +1,114 @@
+"""The engine: one inbound message in, replies out, in one database transaction."""
+
+from __future__ import annotations
+
+import logging
+
+from handlers import BUTTONS, COMMANDS, FLOWS, general, registration, wizard
+from handlers.context import Ctx
+from handlers.messages import ChatType, Inbound, InboundKind, Reply
+from locales import _, use_language
+from services import dialogue, identities
+from services.roles import RANK, roles_of
+from services.work import Database
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def dispatch(self, inbound: Inbound) -> list[Reply]:
+        try:
+            async with self.database.work() as work:
+                identity = await identities.touch(
+                    work, inbound.channel, inbound.user_id, inbound.chat_id,
+                    inbound.language, inbound.display_name,
+                )
+                with use_language(identity.language):
+                    person = await identities.person_of(work, identity)
+                    state = await dialogue.load(work, inbound.channel, inbound.chat_id)
+                    ctx = Ctx(work, inbound, identity, person, state)
+                    if person is not None:
+                        top = max((RANK[r] for r, _u in await roles_of(work, person.id)), default=0)
+                        ctx.roles = {role for role, rank in RANK.items() if rank <= top}
+                    return await route(ctx)
+        except Exception:
+            log.exception("failed to handle %s update from %s:%s (%s)", inbound.kind,
+                          inbound.channel, inbound.user_id, inbound.command or "")
+            with use_language(inbound.language):
+                return [Reply(_("Xin lỗi, mình vừa gặp trục trặc và chưa lưu thao tác này. "
+                                "Bạn thử lại sau ít phút nhé."))]
+
+
+async def route(ctx: Ctx) -> list[Reply]:
+    inbound = ctx.inbound
+    if inbound.chat_type is ChatType.GROUP:
+        return await _group(ctx)
+    if inbound.kind is InboundKind.COMMAND:
+        return await _command(ctx, inbound.command or "")
+    if inbound.kind is InboundKind.BUTTON:
+        return await _button(ctx)
+    if ctx.state is not None:
+        return await wizard.resume(ctx, FLOWS[ctx.state.flow]) if ctx.state.flow in FLOWS \
+            else await _expired(ctx)
+    if inbound.kind is InboundKind.UNSUPPORTED:
+        return [Reply(_("Mình chỉ đọc được tin nhắn chữ và nút bấm. Gõ /help để xem các lệnh."))]
+    if ctx.person is None:  # first words on a platform without /start (Zalo): greet
+        return await general.start(ctx)
+    return await general.unknown(ctx)
+
+
+async def _group(ctx: Ctx) -> list[Reply]:
+    name = ctx.inbound.command
+    if name is None:
+        return []  # the bot stays quiet in group chatter
+    command = COMMANDS.get(name)
+    if command is None:
+        return await general.unknown(ctx)
+    if not command.group:
+        return general.private_only()
+    return await command.handler(ctx)
+
+
+async def _command(ctx: Ctx, name: str) -> list[Reply]:
+    command = COMMANDS.get(name)
+    if ctx.state is not None and not (command and command.in_flow):
+        return await _busy(ctx)
+    if command is None:
+        return await general.unknown(ctx)
+    if command.role is not None and command.role not in ctx.roles:
+        return [Reply(_("Lệnh này dành cho người có vai trò phù hợp (tình nguyện viên, chủ nhiệm "
+                        "CLB, Ban chỉ đạo). Gõ /help để xem các lệnh của bạn."))]
+    return await command.handler(ctx)
+
+
+async def _button(ctx: Ctx) -> list[Reply]:
+    prefix, _sep, value = ctx.inbound.payload.partition(":")
+    if prefix == "cmd":
+        return await _command(ctx, value)
+    if prefix in BUTTONS:
+        if ctx.state is not None and prefix != "lang":
+            return await _busy(ctx)
+        return await BUTTONS[prefix](ctx, value)
+    if ctx.state is not None and ctx.state.flow in FLOWS:
+        return await wizard.resume(ctx, FLOWS[ctx.state.flow])
+    return [Reply(_("Nút này đã hết hạn. Gõ /start hoặc /help để tiếp tục nhé."),
+                  buttons=general.main_menu())]
+
+
+async def _busy(ctx: Ctx) -> list[Reply]:
+    assert ctx.state is not None
+    flow = FLOWS.get(ctx.state.flow)
+    if flow is None:
+        return await _expired(ctx)
+    return [Reply(_("Bạn đang làm dở một bước. Trả lời câu hỏi bên dưới, hoặc gõ /cancel để huỷ "
+                    "rồi dùng lệnh khác.")), *await wizard.goto(ctx, flow, ctx.state.step)]
+
+
+async def _expired(ctx: Ctx) -> list[Reply]:
+    await wizard.end(ctx)
+    return [Reply(_("Cuộc trò chuyện trước đã hết hạn. Mời bạn bắt đầu lại."))] + (
+        [Reply(registration.intro())] if ctx.person is None else []
+    )

@@ -1,0 +1,88 @@
+"""Transport-neutral messages: what a channel hands to the engine and what it gets back.
+
+A channel turns each platform update into one `Inbound` and renders each `Reply` for its own
+platform (inline keyboard on Telegram, numbered menu on Zalo and the console).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+
+class InboundKind(enum.StrEnum):
+    COMMAND = "command"  # payload: "/name args"
+    TEXT = "text"
+    BUTTON = "button"  # payload: the Button.payload that was pressed
+    CONTACT = "contact"  # payload: phone number shared by the platform
+    LOCATION = "location"  # payload: "lat,lon"
+    UNSUPPORTED = "unsupported"  # stickers, photos, voice notes ...
+
+
+class ChatType(enum.StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    channel: str  # "telegram" | "zalo" | "console"
+    user_id: str  # platform user id, as a string
+    chat_id: str
+    kind: InboundKind
+    payload: str = ""
+    language: str | None = None  # platform language hint ("vi", "en")
+    chat_type: ChatType = ChatType.PRIVATE
+    display_name: str = ""
+    # Contacts: True when the platform says the shared contact is the sender's own.
+    contact_is_own: bool = True
+
+    @property
+    def command(self) -> str | None:
+        """The command name without slash or bot suffix (`/start@hienmau_bot x` -> `start`)."""
+        if self.kind is not InboundKind.COMMAND:
+            return None
+        head = self.payload.split(maxsplit=1)[0] if self.payload.strip() else "/"
+        return head[1:].split("@", 1)[0].lower()
+
+    @property
+    def argument(self) -> str:
+        """What follows the command (`/start inv_abc` -> `inv_abc`)."""
+        parts = self.payload.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+class ButtonKind(enum.StrEnum):
+    CALLBACK = "callback"  # an ordinary choice; pressing it sends `payload` back
+    CONTACT = "contact"  # ask the platform to share the user's phone (Telegram only)
+    LOCATION = "location"  # ask the platform to share a location (Telegram only)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str = ""  # at most 64 bytes (Telegram callback_data)
+    kind: ButtonKind = ButtonKind.CALLBACK
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    columns: int = 1  # how many buttons per row where the platform draws keyboards
+    attachment: Attachment | None = None
+
+    @property
+    def choices(self) -> tuple[Button, ...]:
+        return tuple(b for b in self.buttons if b.kind is ButtonKind.CALLBACK)
+
+
+Dispatch = Callable[[Inbound], Awaitable[list[Reply]]]

@@ -1,0 +1,59 @@
+"""Chat accounts: one identity per (channel, platform user), linked to a person once known."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import Identity, Person
+from locales import normalise_language
+from services.work import Work
+
+
+async def touch(
+    work: Work,
+    channel: str,
+    user_id: str,
+    chat_id: str,
+    language_hint: str | None = None,
+    display_name: str = "",
+) -> Identity:
+    """The identity of whoever wrote, created on first contact; remembers the latest chat."""
+    identity = await work.session.scalar(
+        select(Identity).where(Identity.channel == channel, Identity.platform_user_id == user_id)
+    )
+    now = work.now()
+    if identity is None:
+        identity = Identity(
+            channel=channel,
+            platform_user_id=user_id,
+            chat_id=chat_id,
+            language=normalise_language(language_hint),
+            display_name=display_name[:200],
+            created_at=now,
+            last_seen_at=now,
+        )
+        work.session.add(identity)
+        await work.session.flush()
+        return identity
+    identity.last_seen_at = now
+    identity.unreachable_at = None  # they wrote to us, so they can be reached again
+    if display_name:
+        identity.display_name = display_name[:200]
+    return identity
+
+
+async def person_of(work: Work, identity: Identity) -> Person | None:
+    if identity.person_id is None:
+        return None
+    person = await work.session.get(Person, identity.person_id)
+    if person is None or person.status == "erased":
+        return None
+    return person
+
+
+def set_language(identity: Identity, person: Person | None, language: str) -> str:
+    chosen = normalise_language(language)
+    identity.language = chosen
+    if person is not None:
+        person.language = chosen
+    return chosen

@@ -1,0 +1,293 @@
+"""Donor records: registration (self or on behalf), profile, consent, export and erasure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from db.models import Consent, DialogueState, Identity, Person, RoleGrant, Unit
+from locales import N_
+from services import roles
+from services.audit import Actor, record
+from services.errors import Conflict, InvalidInput, NotAllowed
+from services.validation import Birth
+from services.work import Work
+
+
+class Purpose(enum.StrEnum):
+    REGISTRATION = "registration"  # keep my profile to organise donations (needed to register)
+    REMINDERS = "reminders"  # remind me of drives and when I may donate again
+    CLUB_SHARING = "club_sharing"  # let my club's chair see my profile and donations
+
+
+@dataclass(frozen=True, slots=True)
+class DonorDraft:
+    full_name: str
+    phone: str
+    birth: Birth
+    sex: str
+    blood_group: str
+    unit_id: int | None
+    weight_kg: float | None
+    consents: frozenset[Purpose] = field(default_factory=frozenset)
+    language: str = "vi"
+
+
+async def get(work: Work, person_id: int) -> Person | None:
+    """A person who has not been erased."""
+    person = await work.session.get(Person, person_id)
+    return None if person is None or person.status == "erased" else person
+
+
+async def find_by_phone(work: Work, phone: str) -> Person | None:
+    return await work.session.scalar(
+        select(Person).where(Person.phone == phone, Person.status != "erased")
+    )
+
+
+async def _check_phone_free(work: Work, phone: str) -> None:
+    if await find_by_phone(work, phone) is not None:
+        raise Conflict(N_("Số điện thoại này đã được đăng ký."))
+
+
+def _new_person(work: Work, draft: DonorDraft) -> Person:
+    now = work.now()
+    return Person(
+        full_name=draft.full_name,
+        phone=draft.phone,
+        birth_year=draft.birth.year,
+        birth_date=draft.birth.date,
+        sex=draft.sex,
+        blood_group=draft.blood_group,
+        unit_id=draft.unit_id,
+        weight_kg=draft.weight_kg,
+        language=draft.language,
+        status="active",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _grant_consents(
+    work: Work, person: Person, purposes: frozenset[Purpose], channel: str, by: int | None
+) -> None:
+    for purpose in sorted(purposes):
+        work.session.add(
+            Consent(
+                person_id=person.id,
+                purpose=purpose.value,
+                version=work.rules.consent_version,
+                granted_at=work.now(),
+                recorded_by_id=by,
+                channel=channel,
+            )
+        )
+
+
+async def register_self(
+    work: Work, identity: Identity, draft: DonorDraft, actor: Actor
+) -> Person:
+    """A donor registers themself from a chat: one transaction, consent first."""
+    if Purpose.REGISTRATION not in draft.consents:
+        raise NotAllowed(N_("Cần bạn đồng ý cho lưu thông tin trước khi đăng ký."))
+    await _check_phone_free(work, draft.phone)
+    person = _new_person(work, draft)
+    person.confirmed_at = work.now()
+    work.session.add(person)
+    await work.session.flush()
+    _grant_consents(work, person, draft.consents, identity.channel, by=None)
+    identity.person_id = person.id
+    record(work, actor, "person.register", person.id, channel=identity.channel)
+    return person
+
+
+async def register_on_behalf(
+    work: Work, volunteer: Person, draft: DonorDraft, actor: Actor
+) -> Person:
+    """A volunteer types in a donor who agreed in person; the donor confirms on first chat."""
+    if not await roles.has_role(work, volunteer.id, roles.Role.VOLUNTEER):
+        raise NotAllowed(N_("Chức năng này dành cho tình nguyện viên."))
+    if Purpose.REGISTRATION not in draft.consents:
+        raise NotAllowed(N_("Cần xác nhận người hiến đã đồng ý cho lưu thông tin."))
+    await _check_phone_free(work, draft.phone)
+    person = _new_person(work, draft)
+    person.registered_by_id = volunteer.id
+    work.session.add(person)
+    await work.session.flush()
+    _grant_consents(work, person, draft.consents, actor.channel, by=volunteer.id)
+    record(work, actor, "person.register_on_behalf", person.id)
+    return person
+
+
+def awaits_confirmation(person: Person) -> bool:
+    """Registered by a volunteer and not yet confirmed by the donor: send them nothing."""
+    return person.confirmed_at is None
+
+
+async def confirm_on_behalf(
+    work: Work, identity: Identity, person: Person, purposes: frozenset[Purpose], actor: Actor
+) -> None:
+    """The donor confirms a record a volunteer made, and gives their own consent."""
+    if Purpose.REGISTRATION not in purposes:
+        raise NotAllowed(N_("Cần bạn đồng ý cho lưu thông tin trước khi đăng ký."))
+    await _withdraw(work, person, set(Purpose))
+    _grant_consents(work, person, purposes, identity.channel, by=None)
+    person.confirmed_at = work.now()
+    person.updated_at = work.now()
+    identity.person_id = person.id
+    person.language = identity.language
+    record(work, actor, "person.confirm", person.id, channel=identity.channel)
+
+
+async def link_identity(
+    work: Work, identity: Identity, person: Person, birth_answer: Birth, actor: Actor
+) -> None:
+    """Link one more chat account to a registered donor, who proves it with the birth year."""
+    if birth_answer.year != person.birth_year or (
+        birth_answer.date is not None
+        and person.birth_date is not None
+        and birth_answer.date != person.birth_date
+    ):
+        record(work, actor, "person.link_refused", person.id, channel=identity.channel)
+        raise NotAllowed(
+            N_(
+                "Thông tin không khớp với hồ sơ đã đăng ký, nên mình chưa thể liên kết. "
+                "Nếu đây đúng là số của bạn, vui lòng liên hệ tình nguyện viên hoặc Hội Chữ thập đỏ."
+            )
+        )
+    identity.person_id = person.id
+    record(work, actor, "person.link", person.id, channel=identity.channel)
+
+
+async def active_consents(work: Work, person_id: int) -> set[Purpose]:
+    rows = await work.session.scalars(
+        select(Consent.purpose).where(
+            Consent.person_id == person_id, Consent.withdrawn_at.is_(None)
+        )
+    )
+    return {Purpose(p) for p in rows}
+
+
+async def _withdraw(work: Work, person: Person, purposes: set[Purpose]) -> None:
+    await work.session.execute(
+        update(Consent)
+        .where(
+            Consent.person_id == person.id,
+            Consent.purpose.in_([p.value for p in purposes]),
+            Consent.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=work.now())
+    )
+
+
+async def set_consent(
+    work: Work, person: Person, purpose: Purpose, granted: bool, actor: Actor
+) -> bool:
+    """Grant or withdraw one purpose. Returns False when nothing changed."""
+    held = purpose in await active_consents(work, person.id)
+    if held == granted:
+        return False
+    if granted:
+        _grant_consents(work, person, frozenset({purpose}), actor.channel, by=None)
+    else:
+        await _withdraw(work, person, {purpose})
+    action = "consent.grant" if granted else "consent.withdraw"
+    record(work, actor, action, person.id, purpose=purpose.value)
+    return True
+
+
+EDITABLE = ("full_name", "phone", "birth", "sex", "blood_group", "unit_id", "weight_kg")
+
+
+async def update_field(work: Work, person: Person, name: str, value: Any, actor: Actor) -> None:
+    if name not in EDITABLE:
+        raise InvalidInput(N_("Không thể sửa mục này."))
+    if name == "phone" and value != person.phone:
+        await _check_phone_free(work, value)
+    if name == "birth":
+        assert isinstance(value, Birth)
+        person.birth_year, person.birth_date = value.year, value.date
+    else:
+        setattr(person, name, value)
+    person.updated_at = work.now()
+    record(work, actor, "person.update", person.id, field=name)
+
+
+async def erase(work: Work, person: Person, actor: Actor) -> None:
+    """Erase a person: no personal data stays, only an anonymous row that keeps counts right."""
+    session = work.session
+    chats = (
+        await session.execute(
+            select(Identity.channel, Identity.chat_id).where(Identity.person_id == person.id)
+        )
+    ).all()
+    for channel, chat_id in chats:
+        await session.execute(
+            delete(DialogueState).where(
+                DialogueState.channel == channel, DialogueState.chat_id == chat_id
+            )
+        )
+    await session.execute(delete(Identity).where(Identity.person_id == person.id))
+    await session.execute(delete(Consent).where(Consent.person_id == person.id))
+    await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+    for column in ("full_name", "phone", "birth_date", "birth_year", "sex", "weight_kg"):
+        setattr(person, column, None)
+    person.blood_group = "unknown"
+    person.status = "erased"
+    person.erased_at = person.updated_at = work.now()
+    record(work, actor, "person.erase", person.id)
+
+
+async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
+    """Everything stored about a person, as plain JSON-ready data."""
+    unit = await work.session.get(Unit, person.unit_id) if person.unit_id else None
+    consents = await work.session.scalars(
+        select(Consent).where(Consent.person_id == person.id).order_by(Consent.id)
+    )
+    identities = await work.session.scalars(
+        select(Identity).where(Identity.person_id == person.id).order_by(Identity.id)
+    )
+    grants = await roles.roles_of(work, person.id)
+    record(work, actor, "person.export", person.id)
+    return {
+        "profile": {
+            "full_name": person.full_name,
+            "phone": person.phone,
+            "birth_date": _iso(person.birth_date),
+            "birth_year": person.birth_year,
+            "sex": person.sex,
+            "blood_group": person.blood_group,
+            "weight_kg": person.weight_kg,
+            "unit": {"code": unit.code, "name": unit.name} if unit else None,
+            "language": person.language,
+            "status": person.status,
+            "registered_by_volunteer": person.registered_by_id is not None,
+            "confirmed_at": _iso(person.confirmed_at),
+            "created_at": _iso(person.created_at),
+            "updated_at": _iso(person.updated_at),
+        },
+        "consents": [
+            {
+                "purpose": c.purpose,
+                "version": c.version,
+                "granted_at": _iso(c.granted_at),
+                "withdrawn_at": _iso(c.withdrawn_at),
+                "channel": c.channel,
+            }
+            for c in consents
+        ],
+        "chat_accounts": [
+            {"channel": i.channel, "user_id": i.platform_user_id, "language": i.language}
+            for i in identities
+        ],
+        "roles": [{"role": r.value, "unit": u.code} for r, u in grants],
+        "exported_at": _iso(work.now()),
+    }
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

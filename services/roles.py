@@ -1,0 +1,80 @@
+"""Roles scoped to a unit: volunteer, club chair, committee, admin."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import select
+
+from db.models import Person, RoleGrant, Unit
+from locales import N_
+from services.audit import Actor, record
+from services.errors import InvalidInput, NotFound
+from services.work import Work
+
+
+class Role(enum.StrEnum):
+    VOLUNTEER = "volunteer"
+    CLUB_CHAIR = "club_chair"
+    COMMITTEE = "committee"
+    ADMIN = "admin"
+
+
+# A higher role can do what the lower ones can.
+RANK = {Role.VOLUNTEER: 1, Role.CLUB_CHAIR: 2, Role.COMMITTEE: 3, Role.ADMIN: 4}
+
+
+def parse_role(text: str) -> Role:
+    aliases = {"chair": Role.CLUB_CHAIR, "club-chair": Role.CLUB_CHAIR}
+    key = text.strip().lower()
+    try:
+        return aliases.get(key) or Role(key)
+    except ValueError:
+        raise InvalidInput(
+            N_("Vai trò không hợp lệ: {role}. Chọn một trong: {choices}."),
+            role=text,
+            choices=", ".join(r.value for r in Role),
+        ) from None
+
+
+async def roles_of(work: Work, person_id: int) -> list[tuple[Role, Unit]]:
+    rows = await work.session.execute(
+        select(RoleGrant.role, Unit)
+        .join(Unit, Unit.id == RoleGrant.unit_id)
+        .where(RoleGrant.person_id == person_id, RoleGrant.revoked_at.is_(None))
+        .order_by(RoleGrant.id)
+    )
+    return [(Role(role), unit) for role, unit in rows.tuples()]
+
+
+async def has_role(work: Work, person_id: int, role: Role) -> bool:
+    """True when the person holds `role` or a higher one anywhere."""
+    return any(RANK[held] >= RANK[role] for held, _unit in await roles_of(work, person_id))
+
+
+async def grant(
+    work: Work, person: Person, role: Role, unit_code: str, actor: Actor
+) -> RoleGrant:
+    unit = await work.session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None:
+        raise NotFound(N_("Không tìm thấy đơn vị có mã {code}."), code=unit_code)
+    existing = await work.session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.person_id == person.id,
+            RoleGrant.role == role.value,
+            RoleGrant.unit_id == unit.id,
+            RoleGrant.revoked_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    row = RoleGrant(
+        person_id=person.id,
+        role=role.value,
+        unit_id=unit.id,
+        granted_by_id=actor.person_id,
+        granted_at=work.now(),
+    )
+    work.session.add(row)
+    record(work, actor, "role.grant", person.id, role=role.value, unit=unit.code)
+    return row

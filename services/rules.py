@@ -1,0 +1,16 @@
+"""Thresholds of donor eligibility (Circular 26/2013/TT-BYT), all configurable in `[rules]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    min_age: int = 18
+    max_age: int = 60
+    min_weight_female_kg: float = 42.0
+    min_weight_male_kg: float = 45.0
+    whole_blood_interval_days: int = 84  # 12 weeks
+    apheresis_interval_days: int = 14  # 2 weeks
+    consent_version: str = "2026-01"

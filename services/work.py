@@ -1,0 +1,51 @@
+"""The unit of work: one database transaction, the clock and the rules, handed to every service."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import zoneinfo
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.engine import session_factory
+from services.clock import Clock
+from services.rules import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    session: AsyncSession
+    clock: Clock
+    rules: Rules
+    timezone: zoneinfo.ZoneInfo
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def today(self) -> dt.date:
+        """Today in the configured zone (Asia/Ho_Chi_Minh by default)."""
+        return self.clock.now().astimezone(self.timezone).date()
+
+
+class Database:
+    """Opens units of work: `async with database.work() as work:` commits on success."""
+
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, rules: Rules, timezone: zoneinfo.ZoneInfo
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.rules = rules
+        self.timezone = timezone
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+
+    @contextlib.asynccontextmanager
+    async def work(self) -> AsyncIterator[Work]:
+        async with self._sessions() as session, session.begin():
+            yield Work(session, self.clock, self.rules, self.timezone)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
