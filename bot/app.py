@@ -10,8 +10,9 @@ from services.work import Database
 
 
 def open_database(config: Config, clock: Clock | None = None) -> Database:
-    return Database(create_engine(config.database.url), clock or SystemClock(), config.rules,
-                    config.zone)
+    return Database(
+        create_engine(config.database.url), clock or SystemClock(), config.rules, config.zone
+    )
 
 
 def build_engine(database: Database) -> Engine:

@@ -28,8 +28,12 @@ DEMO_USERS = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hienmau", description="hienmau-bot: hiến máu tình nguyện")
-    parser.add_argument("--config", help="TOML config file (default: $HIENMAU_CONFIG, ./config.toml)")
+    parser = argparse.ArgumentParser(
+        prog="hienmau", description="hienmau-bot: hiến máu tình nguyện"
+    )
+    parser.add_argument(
+        "--config", help="TOML config file (default: $HIENMAU_CONFIG, ./config.toml)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo_cmd = commands.add_parser("demo", help="console chat on ./demo.sqlite3 with sample data")
@@ -48,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
     units_cmd = commands.add_parser("units", help="the unit tree (province, communes, clubs ...)")
     units_sub = units_cmd.add_subparsers(dest="units_command", required=True)
-    units_import = units_sub.add_parser("import", help="load units from CSV: code,name,kind,parent_code")
+    units_import = units_sub.add_parser(
+        "import", help="load units from CSV: code,name,kind,parent_code"
+    )
     units_import.add_argument("file")
 
     grant = commands.add_parser("grant", help="give a registered person a role in a unit")
@@ -60,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -88,7 +96,7 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
             await ConsoleChat(app.build_engine(database).dispatch, args.user).run()
             return 0
         if args.command == "units":
-            text = Path(args.file).read_text(encoding="utf-8-sig")
+            text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8-sig")
             async with database.work() as work:
                 created, updated = await units.upsert(work, units.read_unit_csv(text))
             print(f"units: {created} created, {updated} updated")
@@ -112,9 +120,11 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
 
 async def _run(config: Config, database: object) -> int:
     if not config.telegram.token and not config.zalo.token:
-        print("hienmau: no channel configured: set [telegram] token in config.toml "
-              "(or HIENMAU_TELEGRAM_TOKEN); for a terminal chat use `hienmau console --user ID`",
-              file=sys.stderr)
+        print(
+            "hienmau: no channel configured: set [telegram] token in config.toml "
+            "(or HIENMAU_TELEGRAM_TOKEN); for a terminal chat use `hienmau console --user ID`",
+            file=sys.stderr,
+        )
         return 2
     print("hienmau: the Telegram and Zalo channels are not built yet", file=sys.stderr)
     return 2
@@ -128,8 +138,13 @@ def _demo(config: Config, args: argparse.Namespace) -> int:
     fresh = not path.exists()
     url = f"sqlite:///{path.resolve()}"
     upgrade(url)
-    demo_config = Config(database=DatabaseConfig(url), telegram=config.telegram, zalo=config.zalo,
-                         schedule=config.schedule, rules=config.rules)
+    demo_config = Config(
+        database=DatabaseConfig(url),
+        telegram=config.telegram,
+        zalo=config.zalo,
+        schedule=config.schedule,
+        rules=config.rules,
+    )
     return asyncio.run(_demo_chat(demo_config, args.role, fresh))
 
 
@@ -140,8 +155,11 @@ async def _demo_chat(config: Config, role: str, fresh: bool) -> int:
             async with database.work() as work:
                 await demo.load(work)
         user = DEMO_USERS[role]
-        print(f"hienmau demo: you are '{user}' ({role}) on {config.database.url}. "
-              "Type /quit to leave, /help for commands.\n", flush=True)
+        print(
+            f"hienmau demo: you are '{user}' ({role}) on {config.database.url}. "
+            "Type /quit to leave, /help for commands.\n",
+            flush=True,
+        )
         await ConsoleChat(app.build_engine(database).dispatch, user).run(first="/start")
     finally:
         await database.dispose()

@@ -85,8 +85,11 @@ _SECTION_TYPES = {
 def _coerce(key: str, value: Any, target: Any, from_env: bool) -> Any:
     kind = type(target)
     if kind is bool:
-        if from_env and isinstance(value, str) and value.lower() in {"1", "true", "yes", "0",
-                                                                      "false", "no"}:
+        if (
+            from_env
+            and isinstance(value, str)
+            and value.lower() in {"1", "true", "yes", "0", "false", "no"}
+        ):
             return value.lower() in {"1", "true", "yes"}
         if isinstance(value, bool):
             return value
@@ -139,19 +142,24 @@ def _validate(config: Config) -> None:
         ) from None
     quiet = config.schedule.quiet_hours.split("-")
     if len(quiet) != 2:
-        raise ConfigError(f"config: [schedule] quiet_hours: expected HH:MM-HH:MM, got "
-                          f"{config.schedule.quiet_hours!r}")
+        raise ConfigError(
+            f"config: [schedule] quiet_hours: expected HH:MM-HH:MM, got "
+            f"{config.schedule.quiet_hours!r}"
+        )
     for part in quiet:
         _time("[schedule] quiet_hours", part)
     _time("[schedule] tally_time", config.schedule.tally_time)
     for offset in config.schedule.reminder_offsets:
         if not re.fullmatch(r"\d+[dh]|\d{1,2}:\d{2}", offset):
-            raise ConfigError(f"config: [schedule] reminder_offsets: {offset!r} is not like "
-                              "'3d', '12h' or '07:00'")
+            raise ConfigError(
+                f"config: [schedule] reminder_offsets: {offset!r} is not like "
+                "'3d', '12h' or '07:00'"
+            )
     for name, section in (("telegram", config.telegram), ("zalo", config.zalo)):
         if section.mode not in {"polling", "webhook"}:
-            raise ConfigError(f"config: [{name}] mode: expected 'polling' or 'webhook', "
-                              f"got {section.mode!r}")
+            raise ConfigError(
+                f"config: [{name}] mode: expected 'polling' or 'webhook', got {section.mode!r}"
+            )
         if section.base_url:
             _check_url(f"[{name}] base_url", section.base_url)
         if section.webhook_url:
@@ -159,8 +167,9 @@ def _validate(config: Config) -> None:
         if section.token and section.mode == "webhook" and not section.webhook_url:
             raise ConfigError(f"config: [{name}] webhook_url: required when mode = 'webhook'")
     if config.telegram.token and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", config.telegram.token):
-        raise ConfigError("config: [telegram] token: not a bot token from @BotFather "
-                          "(like 123456789:AAE...)")
+        raise ConfigError(
+            "config: [telegram] token: not a bot token from @BotFather (like 123456789:AAE...)"
+        )
     rules = config.rules
     if not 16 <= rules.min_age < rules.max_age <= 70:
         raise ConfigError("config: [rules] min_age/max_age: need 16 <= min_age < max_age <= 70")
@@ -181,7 +190,7 @@ def build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name in ENV_NOT_SETTINGS:
             continue
-        section, _sep, key = name[len(ENV_PREFIX):].lower().partition("_")
+        section, _sep, key = name[len(ENV_PREFIX) :].lower().partition("_")
         if section not in _SECTION_TYPES or not key:
             raise ConfigError(f"config: unknown environment variable {name}")
         values[section][key] = (value, "env")
@@ -203,7 +212,9 @@ def build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     return config
 
 
-def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+def load(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
     """`--config`, else $HIENMAU_CONFIG, else ./config.toml if present, else defaults."""
     env = os.environ if env is None else env
     chosen = path or env.get("HIENMAU_CONFIG")

@@ -21,7 +21,16 @@ SAMPLE = resources.files("bot") / "sample"
 # (console user, name, phone, birth year, sex, blood group, unit code, role)
 PEOPLE = (
     ("demo-volunteer", "Trần Văn Hùng", "+84912000001", 1990, "male", "O+", "LCU-TD", "volunteer"),
-    ("demo-chair", "Lò Thị Mai", "+84912000002", 1988, "female", "B+", "LCU-CLB-DUBI", "club_chair"),
+    (
+        "demo-chair",
+        "Lò Thị Mai",
+        "+84912000002",
+        1988,
+        "female",
+        "B+",
+        "LCU-CLB-DUBI",
+        "club_chair",
+    ),
     ("demo-committee", "Nguyễn Minh Đức", "+84912000003", 1979, "male", "A+", "LCU", "committee"),
     ("demo-donor-1", "Vàng A Sử", "+84912000004", 1996, "male", "B+", "LCU-X-BINHLU", None),
     ("demo-donor-2", "Tòng Thị Lả", "+84912000005", 2001, "female", "O-", "LCU-CDCD", None),
@@ -58,19 +67,29 @@ async def load(work: Work) -> None:
         start, end = _time_range(row.get("Giờ", ""))
         moved = day + shift
         await drives.create(
-            work, plan_year=moved.year, plan_no=row["Đợt"], title=f"Đợt {row['Đợt']}",
-            campaign=row["Chủ đề"] or None, date=moved, start_time=start, end_time=end,
-            place=row["Địa điểm"], organiser=row["Đơn vị tổ chức"],
-            receiving_institution=row["Cơ sở tiếp nhận"], target_units=int(row["Chỉ tiêu"]),
-            status="planned", unit_id=province.id if province else None,
+            work,
+            plan_year=moved.year,
+            plan_no=row["Đợt"],
+            title=f"Đợt {row['Đợt']}",
+            campaign=row["Chủ đề"] or None,
+            date=moved,
+            start_time=start,
+            end_time=end,
+            place=row["Địa điểm"],
+            organiser=row["Đơn vị tổ chức"],
+            receiving_institution=row["Cơ sở tiếp nhận"],
+            target_units=int(row["Chỉ tiêu"]),
+            status="planned",
+            unit_id=province.id if province else None,
         )
     everyone = frozenset(Purpose)
     volunteer = None
     for user, name, phone, year, sex, group, unit_code, role in PEOPLE:
         unit = await units.by_code(work, unit_code)
         identity = await identities.touch(work, "console", user, user, "vi", name)
-        draft = DonorDraft(name, phone, Birth(year), sex, group, unit.id if unit else None, None,
-                           everyone)
+        draft = DonorDraft(
+            name, phone, Birth(year), sex, group, unit.id if unit else None, None, everyone
+        )
         person = await persons.register_self(work, identity, draft, Actor(f"console:{user}"))
         if role is not None:
             await roles.grant(work, person, roles.Role(role), unit_code, actor)
@@ -81,8 +100,17 @@ async def load(work: Work) -> None:
     name, phone, year, sex, group, unit_code = PENDING
     unit = await units.by_code(work, unit_code)
     await persons.register_on_behalf(
-        work, volunteer,
-        DonorDraft(name, phone, Birth(year), sex, group, unit.id if unit else None, None,
-                   frozenset({Purpose.REGISTRATION, Purpose.REMINDERS})),
+        work,
+        volunteer,
+        DonorDraft(
+            name,
+            phone,
+            Birth(year),
+            sex,
+            group,
+            unit.id if unit else None,
+            None,
+            frozenset({Purpose.REGISTRATION, Purpose.REMINDERS}),
+        ),
         Actor("console:demo-volunteer", volunteer.id, "console"),
     )

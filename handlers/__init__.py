@@ -42,8 +42,9 @@ COMMANDS: dict[str, Command] = {
     "export": Command(profile.export, N_("Tải dữ liệu của tôi")),
     "forget": Command(profile.forget, N_("Xoá dữ liệu của tôi")),
     # Volunteers --------------------------------------------------------------------------------
-    "adddonor": Command(volunteer.add_donor, N_("Đăng ký giúp người hiến máu"),
-                        role=Role.VOLUNTEER),
+    "adddonor": Command(
+        volunteer.add_donor, N_("Đăng ký giúp người hiến máu"), role=Role.VOLUNTEER
+    ),
 }
 
 # Buttons outside a wizard: "prefix:value".
@@ -54,6 +55,10 @@ BUTTONS: dict[str, ButtonHandler] = {
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow
-    for flow in (registration.SELF, registration.BEHALF, profile.FORGET,
-                 *profile.EDIT_FLOWS.values())
+    for flow in (
+        registration.SELF,
+        registration.BEHALF,
+        profile.FORGET,
+        *profile.EDIT_FLOWS.values(),
+    )
 }

@@ -23,8 +23,12 @@ class Engine:
         try:
             async with self.database.work() as work:
                 identity = await identities.touch(
-                    work, inbound.channel, inbound.user_id, inbound.chat_id,
-                    inbound.language, inbound.display_name,
+                    work,
+                    inbound.channel,
+                    inbound.user_id,
+                    inbound.chat_id,
+                    inbound.language,
+                    inbound.display_name,
                 )
                 with use_language(identity.language):
                     person = await identities.person_of(work, identity)
@@ -35,11 +39,22 @@ class Engine:
                         ctx.roles = {role for role, rank in RANK.items() if rank <= top}
                     return await route(ctx)
         except Exception:
-            log.exception("failed to handle %s update from %s:%s (%s)", inbound.kind,
-                          inbound.channel, inbound.user_id, inbound.command or "")
+            log.exception(
+                "failed to handle %s update from %s:%s (%s)",
+                inbound.kind,
+                inbound.channel,
+                inbound.user_id,
+                inbound.command or "",
+            )
             with use_language(inbound.language):
-                return [Reply(_("Xin lỗi, mình vừa gặp trục trặc và chưa lưu thao tác này. "
-                                "Bạn thử lại sau ít phút nhé."))]
+                return [
+                    Reply(
+                        _(
+                            "Xin lỗi, mình vừa gặp trục trặc và chưa lưu thao tác này. "
+                            "Bạn thử lại sau ít phút nhé."
+                        )
+                    )
+                ]
 
 
 async def route(ctx: Ctx) -> list[Reply]:
@@ -51,8 +66,11 @@ async def route(ctx: Ctx) -> list[Reply]:
     if inbound.kind is InboundKind.BUTTON:
         return await _button(ctx)
     if ctx.state is not None:
-        return await wizard.resume(ctx, FLOWS[ctx.state.flow]) if ctx.state.flow in FLOWS \
+        return (
+            await wizard.resume(ctx, FLOWS[ctx.state.flow])
+            if ctx.state.flow in FLOWS
             else await _expired(ctx)
+        )
     if inbound.kind is InboundKind.UNSUPPORTED:
         return [Reply(_("Mình chỉ đọc được tin nhắn chữ và nút bấm. Gõ /help để xem các lệnh."))]
     if ctx.person is None:  # first words on a platform without /start (Zalo): greet
@@ -79,8 +97,14 @@ async def _command(ctx: Ctx, name: str) -> list[Reply]:
     if command is None:
         return await general.unknown(ctx)
     if command.role is not None and command.role not in ctx.roles:
-        return [Reply(_("Lệnh này dành cho người có vai trò phù hợp (tình nguyện viên, chủ nhiệm "
-                        "CLB, Ban chỉ đạo). Gõ /help để xem các lệnh của bạn."))]
+        return [
+            Reply(
+                _(
+                    "Lệnh này dành cho người có vai trò phù hợp (tình nguyện viên, chủ nhiệm "
+                    "CLB, Ban chỉ đạo). Gõ /help để xem các lệnh của bạn."
+                )
+            )
+        ]
     return await command.handler(ctx)
 
 
@@ -94,8 +118,12 @@ async def _button(ctx: Ctx) -> list[Reply]:
         return await BUTTONS[prefix](ctx, value)
     if ctx.state is not None and ctx.state.flow in FLOWS:
         return await wizard.resume(ctx, FLOWS[ctx.state.flow])
-    return [Reply(_("Nút này đã hết hạn. Gõ /start hoặc /help để tiếp tục nhé."),
-                  buttons=general.main_menu())]
+    return [
+        Reply(
+            _("Nút này đã hết hạn. Gõ /start hoặc /help để tiếp tục nhé."),
+            buttons=general.main_menu(),
+        )
+    ]
 
 
 async def _busy(ctx: Ctx) -> list[Reply]:
@@ -103,8 +131,15 @@ async def _busy(ctx: Ctx) -> list[Reply]:
     flow = FLOWS.get(ctx.state.flow)
     if flow is None:
         return await _expired(ctx)
-    return [Reply(_("Bạn đang làm dở một bước. Trả lời câu hỏi bên dưới, hoặc gõ /cancel để huỷ "
-                    "rồi dùng lệnh khác.")), *await wizard.goto(ctx, flow, ctx.state.step)]
+    return [
+        Reply(
+            _(
+                "Bạn đang làm dở một bước. Trả lời câu hỏi bên dưới, hoặc gõ /cancel để huỷ "
+                "rồi dùng lệnh khác."
+            )
+        ),
+        *await wizard.goto(ctx, flow, ctx.state.step),
+    ]
 
 
 async def _expired(ctx: Ctx) -> list[Reply]:

@@ -38,8 +38,13 @@ def _q(ctx: Ctx, mine: str, theirs: str) -> str:
 
 
 async def ask_name(ctx: Ctx) -> Reply:
-    return Reply(_q(ctx, N_("Họ và tên đầy đủ của bạn là gì? (ví dụ: Nguyễn Thị Lan)"),
-                    N_("Họ và tên đầy đủ của người hiến máu?")))
+    return Reply(
+        _q(
+            ctx,
+            N_("Họ và tên đầy đủ của bạn là gì? (ví dụ: Nguyễn Thị Lan)"),
+            N_("Họ và tên đầy đủ của người hiến máu?"),
+        )
+    )
 
 
 async def take_name(ctx: Ctx, text: str) -> Outcome:
@@ -63,8 +68,13 @@ def phone_answer(ctx: Ctx, text: str) -> str:
 
 
 async def ask_birth(ctx: Ctx) -> Reply:
-    return Reply(_q(ctx, N_("Ngày sinh của bạn? (ví dụ: 17/12/1995, hoặc chỉ năm sinh: 1995)"),
-                    N_("Ngày sinh của người hiến máu? (ví dụ: 17/12/1995, hoặc năm sinh: 1995)")))
+    return Reply(
+        _q(
+            ctx,
+            N_("Ngày sinh của bạn? (ví dụ: 17/12/1995, hoặc chỉ năm sinh: 1995)"),
+            N_("Ngày sinh của người hiến máu? (ví dụ: 17/12/1995, hoặc năm sinh: 1995)"),
+        )
+    )
 
 
 async def take_birth(ctx: Ctx, text: str) -> Outcome:
@@ -82,9 +92,11 @@ def stored_birth(answers: dict[str, object]) -> Birth:
 
 
 async def ask_sex(ctx: Ctx) -> Reply:
-    return Reply(_q(ctx, N_("Giới tính của bạn?"), N_("Giới tính của người hiến máu?")),
-                 buttons=(choice("sex", "male", _("Nam")), choice("sex", "female", _("Nữ"))),
-                 columns=2)
+    return Reply(
+        _q(ctx, N_("Giới tính của bạn?"), N_("Giới tính của người hiến máu?")),
+        buttons=(choice("sex", "male", _("Nam")), choice("sex", "female", _("Nữ"))),
+        columns=2,
+    )
 
 
 async def take_sex(ctx: Ctx, text: str) -> Outcome:
@@ -98,8 +110,11 @@ GROUPS = ("A+", "B+", "O+", "AB+", "A-", "B-", "O-", "AB-")
 async def ask_blood(ctx: Ctx) -> Reply:
     buttons = tuple(choice("blood", g, fmt.blood_group(g)) for g in GROUPS)
     return Reply(
-        _q(ctx, N_("Nhóm máu của bạn? Nếu chưa biết, chọn 'Chưa biết': lần hiến đầu sẽ có kết quả."),
-           N_("Nhóm máu của người hiến máu?")),
+        _q(
+            ctx,
+            N_("Nhóm máu của bạn? Nếu chưa biết, chọn 'Chưa biết': lần hiến đầu sẽ có kết quả."),
+            N_("Nhóm máu của người hiến máu?"),
+        ),
         buttons=(*buttons, choice("blood", "unknown", _("Chưa biết"))),
         columns=4,
     )
@@ -121,10 +136,14 @@ async def ask_unit(ctx: Ctx) -> Reply:
             buttons=(*buttons, choice("unit", SKIP, _("Bỏ qua"))),
         )
     return Reply(
-        _q(ctx,
-           N_("Bạn sinh hoạt ở xã/phường, trường, cơ quan hay CLB nào? "
-              "Gõ vài chữ trong tên để tìm (ví dụ: Tam Đường)."),
-           N_("Người hiến máu thuộc xã/phường, trường, cơ quan hay CLB nào? Gõ vài chữ để tìm.")),
+        _q(
+            ctx,
+            N_(
+                "Bạn sinh hoạt ở xã/phường, trường, cơ quan hay CLB nào? "
+                "Gõ vài chữ trong tên để tìm (ví dụ: Tam Đường)."
+            ),
+            N_("Người hiến máu thuộc xã/phường, trường, cơ quan hay CLB nào? Gõ vài chữ để tìm."),
+        ),
         buttons=(choice("unit", SKIP, _("Bỏ qua")),),
     )
 
@@ -153,8 +172,11 @@ async def take_unit(ctx: Ctx, text: str) -> Outcome:
 
 async def ask_weight(ctx: Ctx) -> Reply:
     return Reply(
-        _q(ctx, N_("Cân nặng của bạn (kg)? Không bắt buộc, giúp tư vấn lượng máu hiến phù hợp."),
-           N_("Cân nặng của người hiến máu (kg)? Không bắt buộc.")),
+        _q(
+            ctx,
+            N_("Cân nặng của bạn (kg)? Không bắt buộc, giúp tư vấn lượng máu hiến phù hợp."),
+            N_("Cân nặng của người hiến máu (kg)? Không bắt buộc."),
+        ),
         buttons=(choice("weight", SKIP, _("Bỏ qua")),),
     )
 

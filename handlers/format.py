@@ -12,8 +12,15 @@ def date(value: dt.date) -> str:
 
 
 def weekday_date(value: dt.date) -> str:
-    names = (_("Thứ Hai"), _("Thứ Ba"), _("Thứ Tư"), _("Thứ Năm"), _("Thứ Sáu"),
-             _("Thứ Bảy"), _("Chủ Nhật"))
+    names = (
+        _("Thứ Hai"),
+        _("Thứ Ba"),
+        _("Thứ Tư"),
+        _("Thứ Năm"),
+        _("Thứ Sáu"),
+        _("Thứ Bảy"),
+        _("Chủ Nhật"),
+    )
     return f"{names[value.weekday()]}, {date(value)}"
 
 

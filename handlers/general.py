@@ -12,45 +12,64 @@ from services.roles import Role
 
 
 def private_only() -> list[Reply]:
-    return [Reply(_("Để bảo vệ thông tin cá nhân, mình chỉ làm việc này trong tin nhắn riêng. "
-                    "Bạn nhắn riêng cho mình nhé!"))]
+    return [
+        Reply(
+            _(
+                "Để bảo vệ thông tin cá nhân, mình chỉ làm việc này trong tin nhắn riêng. "
+                "Bạn nhắn riêng cho mình nhé!"
+            )
+        )
+    ]
 
 
 def main_menu() -> tuple[Button, ...]:
-    return (Button(_("🩸 Đợt hiến máu sắp tới"), "cmd:drives"),
-            Button(_("👤 Hồ sơ của tôi"), "cmd:profile"),
-            Button(_("❓ Trợ giúp"), "cmd:help"))
+    return (
+        Button(_("🩸 Đợt hiến máu sắp tới"), "cmd:drives"),
+        Button(_("👤 Hồ sơ của tôi"), "cmd:profile"),
+        Button(_("❓ Trợ giúp"), "cmd:help"),
+    )
 
 
 async def start(ctx: Ctx) -> list[Reply]:
     if ctx.inbound.chat_type is ChatType.GROUP:
         return [Reply(registration.intro() + "\n\n" + private_only()[0].text)]
     if ctx.person is not None:
-        return [Reply(_("Chào mừng {name} quay lại! Mình có thể giúp gì cho bạn?").format(
-            name=ctx.person.full_name), buttons=main_menu())]
+        return [
+            Reply(
+                _("Chào mừng {name} quay lại! Mình có thể giúp gì cho bạn?").format(
+                    name=ctx.person.full_name
+                ),
+                buttons=main_menu(),
+            )
+        ]
     return [Reply(registration.intro()), *await wizard.start(ctx, registration.SELF)]
 
 
 async def help_(ctx: Ctx) -> list[Reply]:
-    lines = [_("Các lệnh bạn có thể dùng:"),
-             _("/start – bắt đầu, đăng ký hiến máu"),
-             _("/drives – các đợt hiến máu sắp tới"),
-             _("/profile – xem và sửa hồ sơ, bật/tắt nhắc lịch"),
-             _("/stop – tắt nhắc lịch"),
-             _("/export – tải toàn bộ dữ liệu của bạn"),
-             _("/forget – xoá dữ liệu của bạn"),
-             _("/language – đổi ngôn ngữ (Tiếng Việt / English)"),
-             _("/cancel – huỷ thao tác đang làm")]
+    lines = [
+        _("Các lệnh bạn có thể dùng:"),
+        _("/start – bắt đầu, đăng ký hiến máu"),
+        _("/drives – các đợt hiến máu sắp tới"),
+        _("/profile – xem và sửa hồ sơ, bật/tắt nhắc lịch"),
+        _("/stop – tắt nhắc lịch"),
+        _("/export – tải toàn bộ dữ liệu của bạn"),
+        _("/forget – xoá dữ liệu của bạn"),
+        _("/language – đổi ngôn ngữ (Tiếng Việt / English)"),
+        _("/cancel – huỷ thao tác đang làm"),
+    ]
     if Role.VOLUNTEER in ctx.roles:
-        lines += ["", _("Dành cho tình nguyện viên:"),
-                  _("/adddonor – đăng ký giúp người hiến máu")]
+        lines += ["", _("Dành cho tình nguyện viên:"), _("/adddonor – đăng ký giúp người hiến máu")]
     return [Reply("\n".join(lines))]
 
 
 async def language(ctx: Ctx) -> list[Reply]:
-    return [Reply(_("Chọn ngôn ngữ / Choose your language:"),
-                  buttons=(Button("Tiếng Việt", "lang:vi"), Button("English", "lang:en")),
-                  columns=2)]
+    return [
+        Reply(
+            _("Chọn ngôn ngữ / Choose your language:"),
+            buttons=(Button("Tiếng Việt", "lang:vi"), Button("English", "lang:en")),
+            columns=2,
+        )
+    ]
 
 
 async def language_button(ctx: Ctx, value: str) -> list[Reply]:
@@ -72,8 +91,11 @@ async def list_drives(ctx: Ctx) -> list[Reply]:
         return [Reply(_("Hiện chưa có đợt hiến máu nào sắp tới. Mình sẽ báo bạn khi có lịch mới."))]
     blocks = [_("🩸 Các đợt hiến máu sắp tới:")]
     for drive in upcoming:
-        when = (_("Tháng {month}").format(month=drive.date.strftime("%m/%Y"))
-                if drive.date_is_month_only else fmt.weekday_date(drive.date))
+        when = (
+            _("Tháng {month}").format(month=drive.date.strftime("%m/%Y"))
+            if drive.date_is_month_only
+            else fmt.weekday_date(drive.date)
+        )
         if drive.start_time and drive.end_time:
             when += f", {drive.start_time:%H:%M}–{drive.end_time:%H:%M}"
         lines = [f"\n📅 {when}", f"📍 {drive.place}"]

@@ -26,8 +26,11 @@ async def show_profile(ctx: Ctx) -> Reply:
     assert person is not None
     consents = await persons.active_consents(ctx.work, person.id)
     unit = await units.display_name(ctx.work, person.unit_id) if person.unit_id else None
-    birth = (person.birth_date.strftime("%d/%m/%Y") if person.birth_date
-             else str(person.birth_year or _("Chưa rõ")))
+    birth = (
+        person.birth_date.strftime("%d/%m/%Y")
+        if person.birth_date
+        else str(person.birth_year or _("Chưa rõ"))
+    )
     on, off = _("Bật"), _("Tắt")
     lines = [
         _("👤 Hồ sơ của bạn"),
@@ -66,6 +69,7 @@ async def profile(ctx: Ctx) -> list[Reply]:
 
 
 # Editing one field -------------------------------------------------------------------------
+
 
 async def take_new_phone(ctx: Ctx, text: str) -> Outcome:
     ctx.answers["phone"] = phone_answer(ctx, text)
@@ -115,14 +119,21 @@ async def profile_button(ctx: Ctx, value: str) -> list[Reply]:
 
 # Consent, export, erasure ------------------------------------------------------------------
 
+
 async def stop(ctx: Ctx) -> list[Reply]:
     if ctx.person is None:
         return not_registered()
     changed = await persons.set_consent(ctx.work, ctx.person, Purpose.REMINDERS, False, ctx.actor)
     if not changed:
         return [Reply(_("Nhắc lịch đã tắt từ trước. Bật lại trong /profile khi bạn muốn."))]
-    return [Reply(_("🔕 Đã tắt nhắc lịch: mình sẽ không gửi lời mời hay nhắc hẹn nữa. Hồ sơ của "
-                    "bạn vẫn được giữ; bật lại bất cứ lúc nào trong /profile."))]
+    return [
+        Reply(
+            _(
+                "🔕 Đã tắt nhắc lịch: mình sẽ không gửi lời mời hay nhắc hẹn nữa. Hồ sơ của "
+                "bạn vẫn được giữ; bật lại bất cứ lúc nào trong /profile."
+            )
+        )
+    ]
 
 
 async def export(ctx: Ctx) -> list[Reply]:
@@ -130,16 +141,24 @@ async def export(ctx: Ctx) -> list[Reply]:
         return not_registered()
     data = await persons.export(ctx.work, ctx.person, ctx.actor)
     body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-    return [Reply(_("📦 Đây là toàn bộ dữ liệu mình đang lưu về bạn (tệp JSON)."),
-                  attachment=Attachment("hienmau-du-lieu-cua-toi.json", body, "application/json"))]
+    return [
+        Reply(
+            _("📦 Đây là toàn bộ dữ liệu mình đang lưu về bạn (tệp JSON)."),
+            attachment=Attachment("hienmau-du-lieu-cua-toi.json", body, "application/json"),
+        )
+    ]
 
 
 async def ask_forget(ctx: Ctx) -> Reply:
     return Reply(
-        _("Bạn có chắc muốn xoá toàn bộ dữ liệu của mình? Hồ sơ, sự đồng ý và liên kết tài khoản "
-          "sẽ bị xoá vĩnh viễn; chỉ còn lại số đếm ẩn danh. Không thể hoàn tác."),
-        buttons=(choice("forget", "yes", _("🗑 Xoá vĩnh viễn")),
-                 choice("forget", "no", _("Giữ lại"))),
+        _(
+            "Bạn có chắc muốn xoá toàn bộ dữ liệu của mình? Hồ sơ, sự đồng ý và liên kết tài khoản "
+            "sẽ bị xoá vĩnh viễn; chỉ còn lại số đếm ẩn danh. Không thể hoàn tác."
+        ),
+        buttons=(
+            choice("forget", "yes", _("🗑 Xoá vĩnh viễn")),
+            choice("forget", "no", _("Giữ lại")),
+        ),
         columns=2,
     )
 
@@ -152,8 +171,14 @@ async def take_forget(ctx: Ctx, value: str) -> Outcome:
     assert ctx.person is not None
     await persons.erase(ctx.work, ctx.person, ctx.actor)
     ctx.person = None
-    return [Reply(_("Đã xoá toàn bộ dữ liệu của bạn. Cảm ơn bạn đã đồng hành cùng phong trào "
-                    "hiến máu tình nguyện. Nếu muốn quay lại, chỉ cần gõ /start. ❤️"))]
+    return [
+        Reply(
+            _(
+                "Đã xoá toàn bộ dữ liệu của bạn. Cảm ơn bạn đã đồng hành cùng phong trào "
+                "hiến máu tình nguyện. Nếu muốn quay lại, chỉ cần gõ /start. ❤️"
+            )
+        )
+    ]
 
 
 FORGET = Flow(name="forget", steps={"forget": Step(ask_forget, take_forget)}, order=("forget",))

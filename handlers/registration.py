@@ -18,7 +18,7 @@ from locales import N_, _
 from services import persons, units
 from services.errors import InvalidInput, NotAllowed
 from services.persons import DonorDraft, Purpose
-from services.validation import Birth, display_phone, parse_birth
+from services.validation import Birth, display_phone, fold, parse_birth
 
 MAX_VERIFY_ATTEMPTS = 3
 
@@ -33,6 +33,7 @@ def intro() -> str:
 
 # Consent ---------------------------------------------------------------------------------
 
+
 async def ask_consent(ctx: Ctx) -> Reply:
     return Reply(
         _(
@@ -42,16 +43,39 @@ async def ask_consent(ctx: Ctx) -> Reply:
             "thể xem, sửa, tải về hoặc xoá dữ liệu bất cứ lúc nào (/profile, /export, /forget).\n\n"
             "Bạn có đồng ý cho lưu thông tin để đăng ký hiến máu không?"
         ),
-        buttons=(choice("consent", "yes", _("✅ Tôi đồng ý")),
-                 choice("consent", "no", _("Không, cảm ơn"))),
+        buttons=(
+            choice("consent", "yes", _("✅ Tôi đồng ý")),
+            choice("consent", "no", _("Không, cảm ơn")),
+        ),
         columns=2,
     )
 
 
+YES_WORDS = {"yes", "co", "dong y", "toi dong y", "y", "ok", "i agree"}
+NO_WORDS = {"no", "khong", "k", "khong, cam on", "no, thanks"}
+
+
+def yes_no(value: str) -> str:
+    """A button's 'yes'/'no', or the same typed in words ('có', 'không', 'đồng ý')."""
+    folded = fold(value)
+    if folded in YES_WORDS:
+        return "yes"
+    if folded in NO_WORDS:
+        return "no"
+    return value
+
+
 async def take_consent(ctx: Ctx, value: str) -> Outcome:
+    value = yes_no(value)
     if value == "no":
-        return [Reply(_("Không sao cả, mình chưa lưu gì về bạn. Khi nào muốn đăng ký, "
-                        "bạn chỉ cần gõ /start. Cảm ơn bạn đã quan tâm! ❤️"))]
+        return [
+            Reply(
+                _(
+                    "Không sao cả, mình chưa lưu gì về bạn. Khi nào muốn đăng ký, "
+                    "bạn chỉ cần gõ /start. Cảm ơn bạn đã quan tâm! ❤️"
+                )
+            )
+        ]
     if value != "yes":
         raise InvalidInput(N_("Vui lòng bấm 'Tôi đồng ý' hoặc 'Không, cảm ơn'."))
     ctx.answers["consents"] = [Purpose.REGISTRATION.value]
@@ -60,14 +84,17 @@ async def take_consent(ctx: Ctx, value: str) -> Outcome:
 
 async def ask_reminders(ctx: Ctx) -> Reply:
     return Reply(
-        _("Bạn có muốn nhận tin nhắc trước mỗi đợt hiến máu và khi đủ ngày hiến lại không? "
-          "(Bạn có thể tắt bất cứ lúc nào bằng /stop.)"),
+        _(
+            "Bạn có muốn nhận tin nhắc trước mỗi đợt hiến máu và khi đủ ngày hiến lại không? "
+            "(Bạn có thể tắt bất cứ lúc nào bằng /stop.)"
+        ),
         buttons=(choice("remind", "yes", _("Có, nhắc tôi")), choice("remind", "no", _("Không"))),
         columns=2,
     )
 
 
 def _add_consent(ctx: Ctx, purpose: Purpose, value: str) -> None:
+    value = yes_no(value)
     if value not in {"yes", "no"}:
         raise InvalidInput(N_("Vui lòng chọn Có hoặc Không."))
     consents = ctx.answers.setdefault("consents", [])
@@ -83,8 +110,10 @@ async def take_reminders(ctx: Ctx, value: str) -> Outcome:
 
 async def ask_club(ctx: Ctx) -> Reply:
     return Reply(
-        _("Bạn có đồng ý để chủ nhiệm CLB hiến máu của bạn xem hồ sơ và lịch sử hiến máu, "
-          "để mời bạn khi cần máu gấp không?"),
+        _(
+            "Bạn có đồng ý để chủ nhiệm CLB hiến máu của bạn xem hồ sơ và lịch sử hiến máu, "
+            "để mời bạn khi cần máu gấp không?"
+        ),
         buttons=(choice("club", "yes", _("Đồng ý")), choice("club", "no", _("Không"))),
         columns=2,
     )
@@ -97,13 +126,18 @@ async def take_club(ctx: Ctx, value: str) -> Outcome:
 
 # Phone, with a record already on file ------------------------------------------------------
 
+
 async def take_phone(ctx: Ctx, text: str) -> Outcome:
     phone = phone_answer(ctx, text)
     existing = await persons.find_by_phone(ctx.work, phone)
     if existing is not None:
         if on_behalf(ctx):
-            raise InvalidInput(N_("Số điện thoại này đã có hồ sơ người hiến máu. "
-                                  "Vui lòng nhập số khác, hoặc /cancel."))
+            raise InvalidInput(
+                N_(
+                    "Số điện thoại này đã có hồ sơ người hiến máu. "
+                    "Vui lòng nhập số khác, hoặc /cancel."
+                )
+            )
         ctx.answers["phone"] = phone
         ctx.answers["existing_id"] = existing.id
         ctx.answers["verify_attempts"] = 0
@@ -114,9 +148,11 @@ async def take_phone(ctx: Ctx, text: str) -> Outcome:
 
 async def ask_verify(ctx: Ctx) -> Reply:
     return Reply(
-        _("Số điện thoại này đã có hồ sơ hiến máu (có thể do tình nguyện viên đăng ký giúp bạn). "
-          "Để bảo vệ dữ liệu, vui lòng nhập ngày sinh hoặc năm sinh trong hồ sơ đó để xác nhận "
-          "đây là bạn."),
+        _(
+            "Số điện thoại này đã có hồ sơ hiến máu (có thể do tình nguyện viên đăng ký giúp bạn). "
+            "Để bảo vệ dữ liệu, vui lòng nhập ngày sinh hoặc năm sinh trong hồ sơ đó để xác nhận "
+            "đây là bạn."
+        ),
         buttons=(choice("verify", "other", _("Dùng số khác")),),
     )
 
@@ -137,20 +173,33 @@ async def take_verify(ctx: Ctx, text: str) -> Outcome:
     try:
         await persons.link_identity(ctx.work, ctx.identity, person, answer, ctx.actor)
     except NotAllowed:
+        await wizard.remember(ctx)  # the count survives the refusal
         if attempts >= MAX_VERIFY_ATTEMPTS:
-            return [Reply(_("Thông tin chưa khớp sau {n} lần thử, nên mình dừng ở đây để bảo vệ "
-                            "dữ liệu. Vui lòng liên hệ tình nguyện viên hoặc Hội Chữ thập đỏ để "
-                            "được hỗ trợ.").format(n=attempts))]
+            return [
+                Reply(
+                    _(
+                        "Thông tin chưa khớp sau {n} lần thử, nên mình dừng ở đây để bảo vệ "
+                        "dữ liệu. Vui lòng liên hệ tình nguyện viên hoặc Hội Chữ thập đỏ để "
+                        "được hỗ trợ."
+                    ).format(n=attempts)
+                )
+            ]
         raise
     if persons.awaits_confirmation(person):
         purposes = frozenset(Purpose(p) for p in _consents(ctx))
         await persons.confirm_on_behalf(ctx.work, ctx.identity, person, purposes, ctx.actor)
         ctx.person = person
-        return [Reply(_("✅ Cảm ơn bạn đã xác nhận! Hồ sơ tình nguyện viên đăng ký giúp bạn "
-                        "nay đã được kích hoạt.")), await show_profile(ctx)]
+        return [
+            Reply(
+                _(
+                    "✅ Cảm ơn bạn đã xác nhận! Hồ sơ tình nguyện viên đăng ký giúp bạn "
+                    "nay đã được kích hoạt."
+                )
+            ),
+            await show_profile(ctx),
+        ]
     ctx.person = person
-    return [Reply(_("✅ Đã liên kết tài khoản này với hồ sơ của bạn.")),
-            await show_profile(ctx)]
+    return [Reply(_("✅ Đã liên kết tài khoản này với hồ sơ của bạn.")), await show_profile(ctx)]
 
 
 def _consents(ctx: Ctx) -> list[str]:
@@ -161,6 +210,7 @@ def _consents(ctx: Ctx) -> list[str]:
 
 # Review and save ---------------------------------------------------------------------------
 
+
 async def ask_review(ctx: Ctx) -> Reply:
     a = ctx.answers
     unit_name = _("Chưa chọn")
@@ -169,7 +219,8 @@ async def ask_review(ctx: Ctx) -> Reply:
         unit_name = await units.display_name(ctx.work, unit_id) or unit_name
     weight = a.get("weight_kg")
     lines = [
-        _("Vui lòng kiểm tra lại thông tin:") if not on_behalf(ctx)
+        _("Vui lòng kiểm tra lại thông tin:")
+        if not on_behalf(ctx)
         else _("Kiểm tra thông tin người hiến máu:"),
         _("• Họ tên: {v}").format(v=a["full_name"]),
         _("• Điện thoại: {v}").format(v=display_phone(str(a["phone"]))),
@@ -181,8 +232,11 @@ async def ask_review(ctx: Ctx) -> Reply:
     ]
     return Reply(
         "\n".join(lines),
-        buttons=(choice("review", "save", _("💾 Lưu")), choice("review", "redo", _("Làm lại")),
-                 choice("review", "cancel", _("Huỷ"))),
+        buttons=(
+            choice("review", "save", _("💾 Lưu")),
+            choice("review", "redo", _("Làm lại")),
+            choice("review", "cancel", _("Huỷ")),
+        ),
         columns=3,
     )
 
@@ -214,14 +268,25 @@ async def take_review(ctx: Ctx, value: str) -> Outcome:
     if on_behalf(ctx):
         assert ctx.person is not None
         await persons.register_on_behalf(ctx.work, ctx.person, draft, ctx.actor)
-        return [Reply(_("✅ Đã lưu hồ sơ của {name}. Khi người hiến nhắn tin cho bot bằng số "
-                        "{phone}, họ sẽ được hỏi xác nhận trước khi nhận bất kỳ tin nào. "
-                        "Đăng ký thêm người khác: /adddonor").format(
-            name=draft.full_name, phone=display_phone(draft.phone)))]
+        return [
+            Reply(
+                _(
+                    "✅ Đã lưu hồ sơ của {name}. Khi người hiến nhắn tin cho bot bằng số "
+                    "{phone}, họ sẽ được hỏi xác nhận trước khi nhận bất kỳ tin nào. "
+                    "Đăng ký thêm người khác: /adddonor"
+                ).format(name=draft.full_name, phone=display_phone(draft.phone))
+            )
+        ]
     ctx.person = await persons.register_self(ctx.work, ctx.identity, draft, ctx.actor)
-    return [Reply(_("🎉 Cảm ơn {name}! Bạn đã đăng ký thành công. Mỗi giọt máu cho đi, một cuộc "
-                    "đời ở lại.\n\nXem các đợt hiến máu sắp tới: /drives\nXem hồ sơ: /profile\n"
-                    "Các lệnh khác: /help").format(name=draft.full_name))]
+    return [
+        Reply(
+            _(
+                "🎉 Cảm ơn {name}! Bạn đã đăng ký thành công. Mỗi giọt máu cho đi, một cuộc "
+                "đời ở lại.\n\nXem các đợt hiến máu sắp tới: /drives\nXem hồ sơ: /profile\n"
+                "Các lệnh khác: /help"
+            ).format(name=draft.full_name)
+        )
+    ]
 
 
 STEPS = {
@@ -237,21 +302,37 @@ STEPS = {
 SELF = Flow(
     name="register",
     steps=STEPS,
-    order=("consent", "remind", "club", "name", "phone", "birth", "sex", "blood", "unit",
-           "weight", "review"),
+    order=(
+        "consent",
+        "remind",
+        "club",
+        "name",
+        "phone",
+        "birth",
+        "sex",
+        "blood",
+        "unit",
+        "weight",
+        "review",
+    ),
 )
 
 
 # On behalf of a donor (volunteers) -----------------------------------------------------------
 
+
 async def ask_behalf_consent(ctx: Ctx) -> Reply:
     return Reply(
-        _("Đăng ký giúp người hiến máu. Trước hết, người hiến đã đồng ý cho lưu thông tin "
-          "(họ tên, số điện thoại, ngày sinh, nhóm máu) chưa? Họ sẽ được hỏi xác nhận lại "
-          "khi nhắn tin cho bot lần đầu."),
-        buttons=(choice("bconsent", "remind", _("Đồng ý lưu và nhận nhắc lịch")),
-                 choice("bconsent", "store", _("Chỉ đồng ý lưu thông tin")),
-                 choice("bconsent", "no", _("Chưa đồng ý"))),
+        _(
+            "Đăng ký giúp người hiến máu. Trước hết, người hiến đã đồng ý cho lưu thông tin "
+            "(họ tên, số điện thoại, ngày sinh, nhóm máu) chưa? Họ sẽ được hỏi xác nhận lại "
+            "khi nhắn tin cho bot lần đầu."
+        ),
+        buttons=(
+            choice("bconsent", "remind", _("Đồng ý lưu và nhận nhắc lịch")),
+            choice("bconsent", "store", _("Chỉ đồng ý lưu thông tin")),
+            choice("bconsent", "no", _("Chưa đồng ý")),
+        ),
     )
 
 
@@ -272,5 +353,3 @@ BEHALF = Flow(
     steps={**STEPS, "bconsent": Step(ask_behalf_consent, take_behalf_consent)},
     order=("bconsent", "name", "phone", "birth", "sex", "blood", "unit", "weight", "review"),
 )
-
-

@@ -52,18 +52,25 @@ def error_text(error: DomainError) -> str:
     return "⚠️ " + _(error.message).format(**error.params)
 
 
-async def start(ctx: Ctx, flow: Flow, answers: dict[str, object] | None = None,
-                step: str | None = None) -> list[Reply]:
+async def start(
+    ctx: Ctx, flow: Flow, answers: dict[str, object] | None = None, step: str | None = None
+) -> list[Reply]:
     first = step or flow.order[0]
     ctx.state = dialogue.State(flow.name, first, dict(answers or {}))
     await dialogue.save(ctx.work, ctx.inbound.channel, ctx.inbound.chat_id, ctx.state)
     return [await flow.steps[first].ask(ctx)]
 
 
+async def remember(ctx: Ctx) -> None:
+    """Store the dialogue state as it is now (answers included)."""
+    assert ctx.state is not None
+    await dialogue.save(ctx.work, ctx.inbound.channel, ctx.inbound.chat_id, ctx.state)
+
+
 async def goto(ctx: Ctx, flow: Flow, step: str) -> list[Reply]:
     assert ctx.state is not None
     ctx.state.step = step
-    await dialogue.save(ctx.work, ctx.inbound.channel, ctx.inbound.chat_id, ctx.state)
+    await remember(ctx)
     return [await flow.steps[step].ask(ctx)]
 
 
@@ -97,8 +104,10 @@ async def resume(ctx: Ctx, flow: Flow) -> list[Reply]:
     if inbound.kind is InboundKind.BUTTON:
         pressed_step, _sep, value = inbound.payload.partition(":")
         if pressed_step != step_name:
-            return [Reply(_("Nút này thuộc câu hỏi trước. Mời bạn trả lời câu hỏi hiện tại:")),
-                    await step.ask(ctx)]
+            return [
+                Reply(_("Nút này thuộc câu hỏi trước. Mời bạn trả lời câu hỏi hiện tại:")),
+                await step.ask(ctx),
+            ]
     elif inbound.kind is InboundKind.TEXT:
         question = await step.ask(ctx)
         matched = _match_typed(inbound.payload, question.choices)
@@ -107,8 +116,10 @@ async def resume(ctx: Ctx, flow: Flow) -> list[Reply]:
     elif inbound.kind is InboundKind.CONTACT:
         value = inbound.payload
     else:
-        return [Reply(_("Mình chỉ đọc được chữ và nút bấm. Mời bạn trả lời câu hỏi:")),
-                await step.ask(ctx)]
+        return [
+            Reply(_("Mình chỉ đọc được chữ và nút bấm. Mời bạn trả lời câu hỏi:")),
+            await step.ask(ctx),
+        ]
     try:
         outcome = await step.answer(ctx, value)
     except DomainError as error:

@@ -88,9 +88,7 @@ def _grant_consents(
         )
 
 
-async def register_self(
-    work: Work, identity: Identity, draft: DonorDraft, actor: Actor
-) -> Person:
+async def register_self(work: Work, identity: Identity, draft: DonorDraft, actor: Actor) -> Person:
     """A donor registers themself from a chat: one transaction, consent first."""
     if Purpose.REGISTRATION not in draft.consents:
         raise NotAllowed(N_("Cần bạn đồng ý cho lưu thông tin trước khi đăng ký."))
@@ -156,7 +154,8 @@ async def link_identity(
         raise NotAllowed(
             N_(
                 "Thông tin không khớp với hồ sơ đã đăng ký, nên mình chưa thể liên kết. "
-                "Nếu đây đúng là số của bạn, vui lòng liên hệ tình nguyện viên hoặc Hội Chữ thập đỏ."
+                "Nếu đây đúng là số của bạn, vui lòng liên hệ tình nguyện viên "
+                "hoặc Hội Chữ thập đỏ."
             )
         )
     identity.person_id = person.id

@@ -44,7 +44,7 @@ async def roles_of(work: Work, person_id: int) -> list[tuple[Role, Unit]]:
         .where(RoleGrant.person_id == person_id, RoleGrant.revoked_at.is_(None))
         .order_by(RoleGrant.id)
     )
-    return [(Role(role), unit) for role, unit in rows.tuples()]
+    return [(Role(role), unit) for role, unit in rows.all()]
 
 
 async def has_role(work: Work, person_id: int, role: Role) -> bool:
@@ -52,9 +52,7 @@ async def has_role(work: Work, person_id: int, role: Role) -> bool:
     return any(RANK[held] >= RANK[role] for held, _unit in await roles_of(work, person_id))
 
 
-async def grant(
-    work: Work, person: Person, role: Role, unit_code: str, actor: Actor
-) -> RoleGrant:
+async def grant(work: Work, person: Person, role: Role, unit_code: str, actor: Actor) -> RoleGrant:
     unit = await work.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
         raise NotFound(N_("Không tìm thấy đơn vị có mã {code}."), code=unit_code)

@@ -80,7 +80,9 @@ async def upsert(work: Work, rows: list[UnitRow]) -> tuple[int, int]:
     for row in rows:
         unit = known.get(row.code)
         if unit is None:
-            unit = Unit(code=row.code, name=row.name, kind=row.kind.value, search_name=fold(row.name))
+            unit = Unit(
+                code=row.code, name=row.name, kind=row.kind.value, search_name=fold(row.name)
+            )
             work.session.add(unit)
             known[row.code] = unit
             created += 1

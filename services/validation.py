@@ -1,4 +1,4 @@
-"""Parsing and validation of what donors type. Pure functions: text in, value or InvalidInput out."""
+"""Parsing and validation of what donors type: text in, a value or InvalidInput out."""
 
 from __future__ import annotations
 
@@ -42,9 +42,7 @@ def _clean(text: str) -> str:
 def parse_name(text: str) -> str:
     text = " ".join(_clean(text).split())
     letters = [ch for ch in text if unicodedata.category(ch).startswith("L")]
-    allowed = all(
-        unicodedata.category(ch)[0] in "LM" or ch in " .-'" for ch in text
-    )
+    allowed = all(unicodedata.category(ch)[0] in "LM" or ch in " .-'" for ch in text)
     if not allowed or len(letters) < NAME_MIN or len(text) > NAME_MAX:
         raise InvalidInput(
             N_(
@@ -138,7 +136,9 @@ def parse_birth(text: str, today: dt.date, rules: Rules) -> Birth:
             ) from None
         birth = Birth(year=day.year, date=day)
     if birth.year < today.year - 120 or (birth.date or dt.date(birth.year, 1, 1)) > today:
-        raise InvalidInput(N_("Năm sinh {year} không hợp lệ. Vui lòng kiểm tra lại."), year=birth.year)
+        raise InvalidInput(
+            N_("Năm sinh {year} không hợp lệ. Vui lòng kiểm tra lại."), year=birth.year
+        )
     age = birth.age_on(today)
     if age < rules.min_age:
         raise InvalidInput(
@@ -184,7 +184,10 @@ def parse_blood_group(text: str) -> str:
     match = re.fullmatch(r"(ab|a|b|o|0)(?:rh)?(\+|-|duong|am|positive|negative)?", folded)
     if not match:
         raise InvalidInput(
-            N_("Nhóm máu chưa đúng. Vui lòng chọn A, B, AB hoặc O (kèm Rh+ hoặc Rh-), hoặc 'Chưa biết'.")
+            N_(
+                "Nhóm máu chưa đúng. Vui lòng chọn A, B, AB hoặc O (kèm Rh+ hoặc Rh-), "
+                "hoặc 'Chưa biết'."
+            )
         )
     abo = "O" if match.group(1) == "0" else match.group(1).upper()
     rh = match.group(2) or "+"  # almost everyone in Vietnam is Rh+; Rh- donors say so
@@ -199,8 +202,10 @@ def parse_weight(text: str) -> float:
     except ValueError:
         raise InvalidInput(N_("Cân nặng chưa đúng. Vui lòng nhập số kg, ví dụ 55.")) from None
     if not 30 <= weight <= 200:
-        raise InvalidInput(N_("Cân nặng {weight} kg có vẻ chưa đúng. Vui lòng nhập lại (30–200 kg)."),
-                           weight=folded)
+        raise InvalidInput(
+            N_("Cân nặng {weight} kg có vẻ chưa đúng. Vui lòng nhập lại (30–200 kg)."),
+            weight=folded,
+        )
     return round(weight, 1)
 
 

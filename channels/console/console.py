@@ -15,6 +15,7 @@ from handlers.messages import Button, Dispatch, Inbound, InboundKind, Reply
 
 CHANNEL = "console"
 
+
 def render(reply: Reply, saved: Path | None = None) -> str:
     lines = [reply.text]
     choices = reply.choices
@@ -24,6 +25,7 @@ def render(reply: Reply, saved: Path | None = None) -> str:
         lines.append(f"📎 {saved}")
     return "\n".join(lines)
 
+
 def to_inbound(line: str, user_id: str, menu: tuple[Button, ...], language: str | None) -> Inbound:
     text = line.strip()
     if text.startswith("/"):
@@ -32,12 +34,26 @@ def to_inbound(line: str, user_id: str, menu: tuple[Button, ...], language: str 
         kind, payload = InboundKind.BUTTON, menu[int(text) - 1].payload
     else:
         kind, payload = InboundKind.TEXT, text
-    return Inbound(channel=CHANNEL, user_id=user_id, chat_id=user_id, kind=kind, payload=payload,
-                   language=language, display_name=user_id)
+    return Inbound(
+        channel=CHANNEL,
+        user_id=user_id,
+        chat_id=user_id,
+        kind=kind,
+        payload=payload,
+        language=language,
+        display_name=user_id,
+    )
+
 
 class ConsoleChat:
-    def __init__(self, dispatch: Dispatch, user_id: str, out: TextIO = sys.stdout,
-                 files_dir: Path | None = None, language: str | None = None) -> None:
+    def __init__(
+        self,
+        dispatch: Dispatch,
+        user_id: str,
+        out: TextIO = sys.stdout,
+        files_dir: Path | None = None,
+        language: str | None = None,
+    ) -> None:
         self.dispatch = dispatch
         self.user_id = user_id
         self.out = out
@@ -80,5 +96,3 @@ class ConsoleChat:
             if not interactive:
                 print(f"> {line.rstrip()}", file=self.out, flush=True)
             await self.say(line)
-
-__all__ = ["CHANNEL", "ButtonKind", "ConsoleChat", "render"]
