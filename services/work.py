@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import zoneinfo
@@ -41,10 +42,17 @@ class Database:
         self.rules = rules
         self.timezone = timezone
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # SQLite has one writer at a time. Queueing units of work here costs nothing, where
+        # waiting on the file lock (busy_timeout) sleeps in steps of up to 100 ms.
+        self._sqlite_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @contextlib.asynccontextmanager
     async def work(self) -> AsyncIterator[Work]:
-        async with self._sessions() as session, session.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._sqlite_lock is not None:
+                await stack.enter_async_context(self._sqlite_lock)
+            session = await stack.enter_async_context(self._sessions())
+            await stack.enter_async_context(session.begin())
             yield Work(session, self.clock, self.rules, self.timezone)
 
     async def dispose(self) -> None:

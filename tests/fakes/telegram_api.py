@@ -14,6 +14,21 @@ Usage::
         [reply] = await api.wait_for_messages(42, 1)
         assert reply.text == "hi"
 
+Behaviour worth knowing (it mirrors Telegram):
+
+* ``parse_mode`` text is parsed like Telegram does: ``SentMessage.text`` is the plain text,
+  ``SentMessage.raw_text`` what the bot sent, ``entities`` the parsed entities (UTF-16 offsets).
+  Bad HTML/MarkdownV2 answers 400 "can't parse entities". ``strict_html=True`` (default) also
+  rejects a bare ``&``, which real Telegram tolerates, because it is always an escaping bug.
+* Only inline keyboards are echoed in Message objects; reply keyboards are visible through
+  ``SentMessage.reply_markup`` / ``Call.params``. ``editMessageText`` without ``reply_markup``
+  removes the inline keyboard; identical edits answer 400 "message is not modified".
+* Injection helpers (``send_text``, ``press_button`` ...) are synchronous and return the update.
+* Unconfirmed updates are redelivered by getUpdates until an ``offset`` confirms them; a newer
+  getUpdates ends an older long poll with 409; getUpdates answers 409 while a webhook is set.
+* python-telegram-bot strips "Bad Request: " and lower-cases the rest of error descriptions
+  (``str.capitalize``); match case-insensitively or check ``Call.response["description"]``.
+
 Only loopback traffic is ever produced: webhooks are delivered to loopback hosts only.
 """
 
@@ -1574,9 +1589,13 @@ class FakeTelegramAPI:
         language_code: str | None = "vi",
         username: str | None = None,
     ) -> FakeUser:
-        """Register (or update) a user profile and return a helper acting as that user."""
+        """Register (or update) a user profile and return a helper acting as that user.
+
+        ``api.user(42)`` alone returns the already registered profile unchanged.
+        """
         existing = self._users.get(user_id)
-        if existing is not None and first_name is None:
+        only_id = first_name is None and last_name is None and username is None
+        if existing is not None and only_id and language_code == "vi":
             return existing
         user = FakeUser(
             self,
@@ -1587,7 +1606,6 @@ class FakeTelegramAPI:
             language_code=language_code,
         )
         self._users[user_id] = user
-        self._chats.pop(user_id, None)
         return user
 
     def register_chat(
@@ -2361,13 +2379,21 @@ class FakeTelegramAPI:
             if update is None or hook is None:
                 await self._updates_signal.wait(1.0)
                 continue
-            outcome = await self._deliver(hook, update)
+            outcome, reply = await self._deliver(hook, update)
             if outcome != "aborted" and update in self._updates:
                 self._updates.remove(update)
                 self._changed.fire()
+            if isinstance(reply, dict) and isinstance(reply.get("method"), str):
+                # Telegram executes a Bot API call given in the webhook's JSON answer.
+                params = {k: v for k, v in reply.items() if k != "method"}
+                await self._dispatch(reply["method"], params, via_webhook_reply=True)
 
-    async def _deliver(self, hook: JSONDict, update: JSONDict) -> str:
-        """POST one update with bounded retries: 'delivered', 'dropped' or 'aborted'."""
+    async def _deliver(self, hook: JSONDict, update: JSONDict) -> tuple[str, Any]:
+        """POST one update with bounded retries.
+
+        Returns ``(outcome, json_reply)``; outcome is 'delivered', 'dropped' (retries exhausted)
+        or 'aborted' (webhook changed or server closing: the update stays queued).
+        """
         assert self._session is not None
         headers = {}
         if hook["secret_token"]:
@@ -2375,7 +2401,7 @@ class FakeTelegramAPI:
         timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
         for attempt in range(self.webhook_retries + 1):
             if self._webhook is not hook or self._closing.is_set():
-                return "aborted"
+                return "aborted", None
             status: int | None = None
             error: str | None = None
             reply: Any = None
@@ -2395,17 +2421,14 @@ class FakeTelegramAPI:
             )
             self._changed.fire()
             if status is not None and 200 <= status < 300:
-                if isinstance(reply, dict) and isinstance(reply.get("method"), str):
-                    params = {k: v for k, v in reply.items() if k != "method"}
-                    await self._dispatch(reply["method"], params, via_webhook_reply=True)
-                return "delivered"
+                return "delivered", reply
             self._webhook_error = (
                 int(time.time()),
                 error or f"Wrong response from the webhook: {status}",
             )
             if attempt < self.webhook_retries:
                 await self._sleep(min(self.webhook_retry_delay * 2**attempt, 1.0))
-        return "dropped"
+        return "dropped", None
 
 
 # --------------------------------------------------------------------------------------------
