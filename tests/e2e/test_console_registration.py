@@ -15,12 +15,17 @@ from tests.conftest import ZONE, Transcript
 from tests.sample import load_units
 
 
+async def consent(chat, reminders: bool, club: bool) -> None:  # type: ignore[no-untyped-def]
+    """Agree to registration, then answer the reminders and club-sharing questions."""
+    await chat.choose("Tôi đồng ý")
+    await chat.choose("Có, nhắc tôi" if reminders else "Không")
+    await chat.choose("Đồng ý" if club else "Không")
+
+
 async def register(chat, name="nguyễn thị lan", phone="0912 345 678", birth="17/12/1995"):  # type: ignore[no-untyped-def]
     assert "trợ lý tự động" in await chat.say("/start")
     assert "đồng ý" in chat.transcript
-    await chat.choose("Tôi đồng ý")
-    await chat.choose("Có, nhắc tôi")
-    await chat.choose("Đồng ý")
+    await consent(chat, reminders=True, club=True)
     await chat.say(name)
     await chat.say(phone)
     await chat.say(birth)
@@ -77,9 +82,7 @@ async def test_declining_consent_stores_nothing(database: Database, chat_factory
 async def test_bad_answers_keep_the_wizard_on_its_step(database: Database, chat_factory) -> None:  # type: ignore[no-untyped-def]
     chat = chat_factory()
     await chat.say("/start")
-    await chat.choose("Tôi đồng ý")
-    await chat.choose("Không")
-    await chat.choose("Không")
+    await consent(chat, reminders=False, club=False)
     for bad in ["", "   ", "x" * 5000, "😀😀😀", "Robert'); DROP TABLE person;--", "12345"]:
         reply = await chat.say(bad)
         assert "⚠️" in reply, bad
@@ -132,9 +135,7 @@ async def test_restart_mid_dialogue_resumes_at_the_same_step(database_url, clock
     first = Database(create_engine(database_url), clock, Rules(), ZONE)
     chat = Transcript(build_engine(first), "restart", tmp_path)
     await chat.say("/start")
-    await chat.choose("Tôi đồng ý")
-    await chat.choose("Có, nhắc tôi")
-    await chat.choose("Không")
+    await consent(chat, reminders=True, club=False)
     await chat.say("Phạm Thu Hà")
     await first.dispose()  # the process stops
 
@@ -152,9 +153,7 @@ async def test_duplicate_phone_links_instead_of_creating(database: Database, cha
     await first.choose("Lưu")
     second = chat_factory("second")
     await second.say("/start")
-    await second.choose("Tôi đồng ý")
-    await second.choose("Có, nhắc tôi")
-    await second.choose("Đồng ý")
+    await consent(second, reminders=True, club=True)
     await second.say("Lan Nguyễn")
     reply = await second.say("+84912345678")
     assert "đã có hồ sơ" in reply
@@ -176,9 +175,7 @@ async def test_three_wrong_birth_answers_stop_the_link(database: Database, chat_
     await owner.choose("Lưu")
     stranger = chat_factory("stranger")
     await stranger.say("/start")
-    await stranger.choose("Tôi đồng ý")
-    await stranger.choose("Không")
-    await stranger.choose("Không")
+    await consent(stranger, reminders=False, club=False)
     await stranger.say("Kẻ Lạ")
     await stranger.say("0912345678")
     await stranger.say("1980")
