@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telegram.error import TelegramError
+
 from bot import app, demo
 from bot.config import Config, ConfigError, DatabaseConfig, load
 from channels.console.console import ConsoleChat
+from channels.telegram.adapter import TelegramChannel
 from db.migrate import upgrade
 from services import persons, roles, units
 from services.audit import Actor
 from services.errors import DomainError
 from services.validation import parse_phone
+from services.work import Database
 
 DEMO_DB = "demo.sqlite3"
 DEMO_USERS = {
@@ -118,7 +123,7 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-async def _run(config: Config, database: object) -> int:
+async def _run(config: Config, database: Database) -> int:
     if not config.telegram.token and not config.zalo.token:
         print(
             "hienmau: no channel configured: set [telegram] token in config.toml "
@@ -126,8 +131,26 @@ async def _run(config: Config, database: object) -> int:
             file=sys.stderr,
         )
         return 2
-    print("hienmau: the Telegram and Zalo channels are not built yet", file=sys.stderr)
-    return 2
+    if not config.telegram.token:
+        print("hienmau: the Zalo channel is not built yet", file=sys.stderr)
+        return 2
+    channel = TelegramChannel(config.telegram, app.build_engine(database).dispatch)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await channel.start()
+        await stopping.wait()
+    except TelegramError as exc:
+        print(f"hienmau: telegram: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        await channel.stop()
+    return 0
 
 
 def _demo(config: Config, args: argparse.Namespace) -> int:
