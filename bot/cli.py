@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load(args.config)
         if args.command == "demo":
             return _demo(config, args)
-        upgrade(config.database.url) if args.command != "db" else None
+        upgrade(config.database.url)  # every command works on an up-to-date schema
         return asyncio.run(_dispatch(config, args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -91,8 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(config: Config, args: argparse.Namespace) -> int:
-    if args.command == "db":
-        await asyncio.to_thread(upgrade, config.database.url)
+    if args.command == "db":  # upgraded in main()
         print("database is up to date")
         return 0
     database = app.open_database(config)
@@ -161,13 +161,7 @@ def _demo(config: Config, args: argparse.Namespace) -> int:
     fresh = not path.exists()
     url = f"sqlite:///{path.resolve()}"
     upgrade(url)
-    demo_config = Config(
-        database=DatabaseConfig(url),
-        telegram=config.telegram,
-        zalo=config.zalo,
-        schedule=config.schedule,
-        rules=config.rules,
-    )
+    demo_config = dataclasses.replace(config, database=DatabaseConfig(url))
     return asyncio.run(_demo_chat(demo_config, args.role, fresh))
 
 

@@ -138,7 +138,7 @@ async def _busy(ctx: Ctx) -> list[Reply]:
                 "rồi dùng lệnh khác."
             )
         ),
-        *await wizard.goto(ctx, flow, ctx.state.step),
+        await flow.steps[ctx.state.step].ask(ctx),
     ]
 
 
