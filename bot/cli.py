@@ -18,10 +18,10 @@ from bot.config import Config, ConfigError, DatabaseConfig, load
 from channels.console.console import ConsoleChat
 from channels.telegram.adapter import TelegramChannel
 from db.migrate import upgrade
-from services import persons, roles, units
+from services import drives, persons, plan_file, plans, roles, units
 from services.audit import Actor
 from services.errors import DomainError
-from services.validation import parse_phone
+from services.validation import parse_date, parse_phone
 from services.work import Database
 
 DEMO_DB = "demo.sqlite3"
@@ -62,6 +62,21 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="load units from CSV: code,name,kind,parent_code"
     )
     units_import.add_argument("file")
+
+    plan_cmd = commands.add_parser("plan", help="annual plans of blood drives")
+    plan_sub = plan_cmd.add_subparsers(dest="plan_command", required=True)
+    plan_import = plan_sub.add_parser("import", help="import an annual plan (CSV or XLSX)")
+    plan_import.add_argument("file")
+    plan_import.add_argument("--year", type=int, required=True, help="plan year (1/12 of Y-1 on)")
+    plan_import.add_argument("--unit", help="the unit whose plan it is (e.g. the province code)")
+    plan_import.add_argument("--dry-run", action="store_true", help="check and show, store nothing")
+    plan_import.add_argument("--skip-bad", action="store_true", help="import the good rows only")
+
+    drives_cmd = commands.add_parser("drives", help="blood drives")
+    drives_sub = drives_cmd.add_subparsers(dest="drives_command", required=True)
+    drives_list = drives_sub.add_parser("list", help="list drives")
+    drives_list.add_argument("--from", dest="since", help="first date (dd/mm/yyyy or ISO)")
+    drives_list.add_argument("--unit", help="only drives of this unit and its sub-units")
 
     grant = commands.add_parser("grant", help="give a registered person a role in a unit")
     grant.add_argument("role", help="volunteer, club_chair, committee or admin")
@@ -106,6 +121,10 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
                 created, updated = await units.upsert(work, units.read_unit_csv(text))
             print(f"units: {created} created, {updated} updated")
             return 0
+        if args.command == "plan":
+            return await _plan_import(database, args)
+        if args.command == "drives":
+            return await _drives_list(database, args)
         if args.command == "grant":
             role = roles.parse_role(args.role)
             async with database.work() as work:
@@ -123,6 +142,84 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+async def _plan_import(database: Database, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not 2000 <= args.year <= 2100:
+        print(f"hienmau: --year {args.year} is not a plan year", file=sys.stderr)
+        return 2
+    try:
+        content = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        print(f"hienmau: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    parsed = plan_file.read_plan(content, path.name, args.year)
+    for problem in parsed.problems:
+        print(
+            f"{'skipped: ' if args.skip_bad else ''}{plan_file.describe(problem)}", file=sys.stderr
+        )
+    if parsed.problems and not args.skip_bad:
+        print(
+            f"hienmau: nothing imported: {len(parsed.problems)} bad row(s); fix the file "
+            "or use --skip-bad to import the other rows",
+            file=sys.stderr,
+        )
+        return 1
+    async with database.work() as work:
+        result = await plans.import_rows(
+            work,
+            parsed.rows,
+            args.year,
+            Actor("cli"),
+            unit_code=args.unit,
+            source=f"plan:{path.name}",
+            dry_run=args.dry_run,
+        )
+    for outcome in result.outcomes:
+        print(_plan_line(outcome))
+    verb = "would import" if args.dry_run else "imported"
+    detail = ", ".join(f"{result.count(change)} {change.value}" for change in plans.Change)
+    skipped = f", skipped {len(parsed.problems)} bad row(s)" if parsed.problems else ""
+    print(
+        f"{verb} {result.drives} drives, total target {result.total_target} units "
+        f"({detail}{skipped})"
+    )
+    return 0
+
+
+def _plan_line(outcome: plans.Outcome) -> str:
+    row = outcome.row
+    day = f"{row.date:%m/%Y}" if row.month_only else f"{row.date:%d/%m/%Y}"
+    hours = (
+        f" {row.start_time:%H:%M}-{row.end_time:%H:%M}" if row.start_time and row.end_time else ""
+    )
+    return (
+        f"{outcome.change.value:<9} Đợt {row.plan_no:<4} {day:<10}{hours} "
+        f"{row.target_units:>6} đv  {row.place}"
+    )
+
+
+async def _drives_list(database: Database, args: argparse.Namespace) -> int:
+    since = parse_date(args.since) if args.since else None
+    async with database.work() as work:
+        found = await drives.between(work, since, args.unit)
+        rows = [(d, await drives.pledged_count(work, d.id)) for d in found]
+    for drive, pledged in rows:
+        day = f"{drive.date:%m/%Y}" if drive.date_is_month_only else f"{drive.date:%d/%m/%Y}"
+        hours = (
+            f"{drive.start_time:%H:%M}-{drive.end_time:%H:%M}"
+            if drive.start_time and drive.end_time
+            else "-"
+        )
+        seats = drives.seats_left(drive)
+        print(
+            f"#{drive.id:<5} {day:<10} {hours:<11} {drive.status:<9} "
+            f"target {drive.target_units:>5}  pledged {pledged:>4}"
+            f"{'' if seats is None else f' (left {seats})'}  {drive.place}"
+        )
+    print(f"{len(rows)} drives, total target {sum(d.target_units for d, _p in rows)} units")
+    return 0
+
+
 async def _run(config: Config, database: Database) -> int:
     if not config.telegram.token and not config.zalo.token:
         print(
@@ -134,7 +231,8 @@ async def _run(config: Config, database: Database) -> int:
     if not config.telegram.token:
         print("hienmau: the Zalo channel is not built yet", file=sys.stderr)
         return 2
-    channel = TelegramChannel(config.telegram, app.build_engine(database).dispatch)
+    engine = app.build_engine(database)
+    channel = TelegramChannel(config.telegram, engine.dispatch, hooks=engine)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)

@@ -3,15 +3,14 @@ and a few people: a volunteer, a club chair, a committee member, donors (all fic
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import datetime as dt
-import io
 import math
-import re
 from importlib import resources
 
-from services import drives, identities, persons, roles, units
+from services import donations, drives, identities, persons, plan_file, plans, roles, units
 from services.audit import Actor
+from services.eligibility import DonationKind
 from services.persons import DonorDraft, Purpose
 from services.validation import Birth
 from services.work import Work
@@ -40,48 +39,38 @@ PEOPLE = (
 PENDING = ("Lê Thị Hoa", "+84987654321", 1998, "female", "unknown", "LCU-P-TANPHONG")
 
 
-def _time_range(text: str) -> tuple[dt.time | None, dt.time | None]:
-    match = re.fullmatch(r"\s*(\d{1,2})h(\d{2})?\s*-\s*(\d{1,2})h(\d{2})?\s*", text or "")
-    if not match:
-        return None, None
-    h1, m1, h2, m2 = match.groups()
-    return dt.time(int(h1), int(m1 or 0)), dt.time(int(h2), int(m2 or 0))
+# Slots and coordinates for the first drives, so the demo shows slot choice and distances.
+DEMO_SLOTS = (
+    drives.SlotSpec(dt.time(7, 30), dt.time(9, 0), 60),
+    drives.SlotSpec(dt.time(9, 0), dt.time(10, 30), 60),
+    drives.SlotSpec(dt.time(10, 30), dt.time(11, 30), 3),
+)
+PROVINCIAL_HOSPITAL = (22.3964, 103.4582)  # Bệnh viện Đa khoa tỉnh Lai Châu (approximate)
 
 
-def plan_rows() -> list[dict[str, str]]:
-    text = (SAMPLE / "plan-laichau-2019.csv").read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
+async def _load_plan(work: Work, actor: Actor) -> None:
+    """The 2019 plan, moved forward by whole weeks so that its first drive is next week."""
+    content = (SAMPLE / "plan-laichau-2019.csv").read_bytes()
+    parsed = plan_file.read_plan(content, "plan-laichau-2019.csv", 2019)
+    first = min(row.date for row in parsed.rows)
+    weeks = math.ceil(((work.today() + dt.timedelta(days=7)) - first).days / 7)
+    shift = dt.timedelta(weeks=weeks)
+    moved = [dataclasses.replace(row, date=row.date + shift) for row in parsed.rows]
+    year = max(row.date for row in moved).year
+    result = await plans.import_rows(work, moved, year, actor, unit_code="LCU", source="demo")
+    for outcome in result.outcomes[:3]:
+        assert outcome.drive_id is not None
+        drive = await drives.get(work, outcome.drive_id)
+        await drives.set_slots(work, drive, list(DEMO_SLOTS), actor)
+        await drives.open_(work, drive, actor)
+        drive.latitude, drive.longitude = PROVINCIAL_HOSPITAL
 
 
 async def load(work: Work) -> None:
     unit_rows = units.read_unit_csv((SAMPLE / "units-laichau.csv").read_text(encoding="utf-8"))
     await units.upsert(work, unit_rows)
     actor = Actor("demo")
-    province = await units.by_code(work, "LCU")
-    # Move the 2019 plan forward by whole weeks so its first drive is next week.
-    rows = plan_rows()
-    dates = [dt.datetime.strptime(r["Ngày"], "%d/%m/%Y").date() for r in rows]
-    weeks = math.ceil(((work.today() + dt.timedelta(days=7)) - min(dates)).days / 7)
-    shift = dt.timedelta(weeks=weeks)
-    for row, day in zip(rows, dates, strict=True):
-        start, end = _time_range(row.get("Giờ", ""))
-        moved = day + shift
-        await drives.create(
-            work,
-            plan_year=moved.year,
-            plan_no=row["Đợt"],
-            title=f"Đợt {row['Đợt']}",
-            campaign=row["Chủ đề"] or None,
-            date=moved,
-            start_time=start,
-            end_time=end,
-            place=row["Địa điểm"],
-            organiser=row["Đơn vị tổ chức"],
-            receiving_institution=row["Cơ sở tiếp nhận"],
-            target_units=int(row["Chỉ tiêu"]),
-            status="planned",
-            unit_id=province.id if province else None,
-        )
+    await _load_plan(work, actor)
     everyone = frozenset(Purpose)
     volunteer = None
     for user, name, phone, year, sex, group, unit_code, role in PEOPLE:
@@ -95,6 +84,16 @@ async def load(work: Work) -> None:
             await roles.grant(work, person, roles.Role(role), unit_code, actor)
         if role == "volunteer":
             volunteer = person
+        if user == "demo-donor-2":  # gave blood a month ago: not yet eligible for next week
+            await donations.add(
+                work,
+                person,
+                work.today() - dt.timedelta(days=30),
+                DonationKind.WHOLE_BLOOD,
+                actor,
+                volume_ml=350,
+                verified=True,
+            )
     assert volunteer is not None
     await work.session.flush()
     name, phone, year, sex, group, unit_code = PENDING

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -103,6 +104,9 @@ class Person(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The first day the person may donate again (latest donation + interval, or a deferral's
+    # end), kept in step by the transaction that records either. NULL: no known constraint.
+    next_eligible_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
@@ -171,7 +175,7 @@ class RoleGrant(Base):
 
 
 class Drive(Base):
-    """A blood drive (đợt hiến máu). The drives issue grows this into slots and pledges."""
+    """A blood drive (đợt hiến máu): from an annual plan row or created by a committee in chat."""
 
     __tablename__ = "drive"
     __table_args__ = (UniqueConstraint("plan_year", "plan_no", "date", "place"),)
@@ -187,12 +191,113 @@ class Drive(Base):
     end_time: Mapped[dt.time | None] = mapped_column(Time)
     place: Mapped[str] = mapped_column(String(300))
     map_url: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     organiser: Mapped[str | None] = mapped_column(Text)
     receiving_institution: Mapped[str | None] = mapped_column(String(300))
     target_units: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20), default="planned")
+    status: Mapped[str] = mapped_column(String(20), default="planned")  # open, done, cancelled
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Where it came from: "plan:<file name>:<row>" or "chat".
+    source: Mapped[str | None] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    slots: Mapped[list[DriveSlot]] = relationship(
+        order_by="DriveSlot.start_time", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class DriveSlot(Base):
+    """A time slot of a drive with its capacity; `taken` counts live pledges (kept in step)."""
+
+    __tablename__ = "drive_slot"
+    __table_args__ = (UniqueConstraint("drive_id", "start_time"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    drive_id: Mapped[int] = mapped_column(ForeignKey("drive.id", ondelete="CASCADE"))
+    start_time: Mapped[dt.time] = mapped_column(Time)
+    end_time: Mapped[dt.time] = mapped_column(Time)
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Pledge(Base):
+    """A donor's promise to come to a drive (one row per person and drive, re-used on re-pledge)."""
+
+    __tablename__ = "pledge"
+    __table_args__ = (
+        UniqueConstraint("person_id", "drive_id"),
+        Index("ix_pledge_drive_status", "drive_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    drive_id: Mapped[int] = mapped_column(ForeignKey("drive.id", ondelete="CASCADE"))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("drive_slot.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20))  # pledged / cancelled / attended / no_show
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Donation(Base):
+    """A donation: recorded by a volunteer at a drive (verified) or told by the donor."""
+
+    __tablename__ = "donation"
+    __table_args__ = (Index("ix_donation_person_date", "person_id", "donated_on"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    donated_on: Mapped[dt.date] = mapped_column(Date)
+    drive_id: Mapped[int | None] = mapped_column(ForeignKey("drive.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))  # whole_blood / platelets / plasma
+    volume_ml: Mapped[int | None] = mapped_column(Integer)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    verified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Deferral(Base):
+    """A temporary deferral: the end date and a reason code, never medical details."""
+
+    __tablename__ = "deferral"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    until: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(30))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Outbox(Base):
+    """A message to someone other than the sender, written in the transaction that caused it.
+
+    The scheduler's sender delivers it; `dedup_key` makes writing the same notice twice a no-op.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))  # a notice kind: drive_cancelled, reminder ...
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)
+    body: Mapped[str | None] = mapped_column(Text)  # pre-rendered text, when there is one
+    urgent: Mapped[bool] = mapped_column(default=False)  # ignores quiet hours
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # sent, failed, dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Audit(Base):

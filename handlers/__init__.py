@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers import general, profile, registration, volunteer
+from handlers import drive_admin, drives, general, profile, registration, volunteer
 from handlers.context import Ctx
 from handlers.messages import Reply
 from handlers.wizard import Flow
@@ -35,7 +35,8 @@ COMMANDS: dict[str, Command] = {
     "help": Command(general.help_, N_("Các lệnh và hướng dẫn"), group=True, in_flow=True),
     "language": Command(general.language, N_("Đổi ngôn ngữ"), in_flow=True),
     "cancel": Command(general.cancel, N_("Huỷ thao tác đang làm"), in_flow=True),
-    "drives": Command(general.list_drives, N_("Các đợt hiến máu sắp tới"), group=True),
+    "drives": Command(drives.list_drives, N_("Các đợt hiến máu sắp tới"), group=True),
+    "mypledges": Command(drives.my_pledges, N_("Các đợt tôi đã đăng ký")),
     # A donor's own data ----------------------------------------------------------------------
     "profile": Command(profile.profile, N_("Xem và sửa hồ sơ")),
     "stop": Command(profile.stop, N_("Tắt nhắc lịch")),
@@ -45,12 +46,24 @@ COMMANDS: dict[str, Command] = {
     "adddonor": Command(
         volunteer.add_donor, N_("Đăng ký giúp người hiến máu"), role=Role.VOLUNTEER
     ),
+    # Committees --------------------------------------------------------------------------------
+    "newdrive": Command(drive_admin.new_drive, N_("Tạo đợt hiến máu mới"), role=Role.COMMITTEE),
+    "managedrives": Command(
+        drive_admin.manage, N_("Quản lý các đợt hiến máu"), role=Role.COMMITTEE
+    ),
 }
 
 # Buttons outside a wizard: "prefix:value".
 BUTTONS: dict[str, ButtonHandler] = {
     "profile": profile.profile_button,
     "lang": general.language_button,
+    "drive": drives.drive_button,
+    "pledge": drives.pledge_button,
+    "slot": drives.slot_button,
+    "unpledge": drives.unpledge_button,
+    "ics": drives.ics_button,
+    "share": drives.share_button,
+    "mdrive": drive_admin.manage_button,
 }
 
 FLOWS: dict[str, Flow] = {
@@ -59,6 +72,11 @@ FLOWS: dict[str, Flow] = {
         registration.SELF,
         registration.BEHALF,
         profile.FORGET,
+        drive_admin.NEW,
+        drive_admin.EDIT,
+        drive_admin.MOVE,
+        drive_admin.CANCEL,
+        drive_admin.PLAN,
         *profile.EDIT_FLOWS.values(),
     )
 }

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from handlers import BUTTONS, COMMANDS, FLOWS, general, registration, wizard
+from handlers import BUTTONS, COMMANDS, FLOWS, drive_admin, drives, general, registration, wizard
 from handlers.context import Ctx
 from handlers.messages import ChatType, Inbound, InboundKind, Reply
 from locales import _, use_language
-from services import dialogue, identities
-from services.roles import RANK, roles_of
+from services import dialogue, identities, roles
+from services.roles import RANK, Role, roles_of
 from services.work import Database
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class Engine:
                     inbound.chat_id,
                     inbound.language,
                     inbound.display_name,
+                    private=inbound.chat_type is ChatType.PRIVATE,
                 )
                 with use_language(identity.language):
                     person = await identities.person_of(work, identity)
@@ -56,6 +57,23 @@ class Engine:
                     )
                 ]
 
+    async def unreachable(self, channel: str, chat_id: str) -> None:
+        """The platform refused our message to this chat (blocked): mark its identities."""
+        async with self.database.work() as work:
+            changed = await identities.mark_unreachable(work, channel, chat_id)
+        if changed:
+            log.info("%s chat %s is unreachable", channel, chat_id)
+
+    async def role_chats(self, channel: str) -> dict[str, frozenset[Role]]:
+        """Chat id -> every role its person may act as (a higher role includes the lower)."""
+        async with self.database.work() as work:
+            held = await roles.role_chats(work, channel)
+        allowed: dict[str, frozenset[Role]] = {}
+        for chat, chat_roles in held.items():
+            top = max(RANK[role] for role in chat_roles)
+            allowed[chat] = frozenset(role for role, rank in RANK.items() if rank <= top)
+        return allowed
+
 
 async def route(ctx: Ctx) -> list[Reply]:
     inbound = ctx.inbound
@@ -71,6 +89,10 @@ async def route(ctx: Ctx) -> list[Reply]:
             if ctx.state.flow in FLOWS
             else await _expired(ctx)
         )
+    if inbound.kind is InboundKind.LOCATION:
+        return await drives.near(ctx)
+    if inbound.kind is InboundKind.DOCUMENT:
+        return await drive_admin.plan_document(ctx)
     if inbound.kind is InboundKind.UNSUPPORTED:
         return [Reply(_("Mình chỉ đọc được tin nhắn chữ và nút bấm. Gõ /help để xem các lệnh."))]
     if ctx.person is None:  # first words on a platform without /start (Zalo): greet

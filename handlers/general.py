@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from handlers import format as fmt
-from handlers import registration, wizard
+from handlers import drives, registration, wizard
 from handlers.context import Ctx
 from handlers.messages import Button, ChatType, Reply
 from locales import _, use_language
-from services import drives, identities
+from services import identities
 from services.roles import Role
 
 
@@ -25,12 +24,18 @@ def private_only() -> list[Reply]:
 def main_menu() -> tuple[Button, ...]:
     return (
         Button(_("🩸 Đợt hiến máu sắp tới"), "cmd:drives"),
+        Button(_("📋 Đợt tôi đã đăng ký"), "cmd:mypledges"),
         Button(_("👤 Hồ sơ của tôi"), "cmd:profile"),
         Button(_("❓ Trợ giúp"), "cmd:help"),
     )
 
 
 async def start(ctx: Ctx) -> list[Reply]:
+    payload = ctx.inbound.argument
+    if payload:
+        linked = await drives.deep_link(ctx, payload)
+        if linked is not None:
+            return linked
     if ctx.inbound.chat_type is ChatType.GROUP:
         return [Reply(registration.intro() + "\n\n" + private_only()[0].text)]
     if ctx.person is not None:
@@ -50,6 +55,7 @@ async def help_(ctx: Ctx) -> list[Reply]:
         _("Các lệnh bạn có thể dùng:"),
         _("/start – bắt đầu, đăng ký hiến máu"),
         _("/drives – các đợt hiến máu sắp tới"),
+        _("/mypledges – các đợt bạn đã đăng ký"),
         _("/profile – xem và sửa hồ sơ, bật/tắt nhắc lịch"),
         _("/stop – tắt nhắc lịch"),
         _("/export – tải toàn bộ dữ liệu của bạn"),
@@ -83,30 +89,6 @@ async def cancel(ctx: Ctx) -> list[Reply]:
         return [Reply(_("Không có thao tác nào đang làm dở."), buttons=main_menu())]
     await wizard.end(ctx)
     return [Reply(_("Đã huỷ. Những gì bạn nhập dở chưa được lưu."), buttons=main_menu())]
-
-
-async def list_drives(ctx: Ctx) -> list[Reply]:
-    upcoming = await drives.upcoming(ctx.work, limit=5)
-    if not upcoming:
-        return [Reply(_("Hiện chưa có đợt hiến máu nào sắp tới. Mình sẽ báo bạn khi có lịch mới."))]
-    blocks = [_("🩸 Các đợt hiến máu sắp tới:")]
-    for drive in upcoming:
-        when = (
-            _("Tháng {month}").format(month=drive.date.strftime("%m/%Y"))
-            if drive.date_is_month_only
-            else fmt.weekday_date(drive.date)
-        )
-        if drive.start_time and drive.end_time:
-            when += f", {drive.start_time:%H:%M}–{drive.end_time:%H:%M}"
-        lines = [f"\n📅 {when}", f"📍 {drive.place}"]
-        if drive.title:
-            lines.append(f"📝 {drive.title}")
-        if drive.target_units:
-            lines.append(_("🎯 Chỉ tiêu: {n} đơn vị máu").format(n=drive.target_units))
-        if drive.map_url:
-            lines.append(f"🗺 {drive.map_url}")
-        blocks.append("\n".join(lines))
-    return [Reply("\n".join(blocks))]
 
 
 async def unknown(ctx: Ctx) -> list[Reply]:

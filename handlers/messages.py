@@ -17,12 +17,20 @@ class InboundKind(enum.StrEnum):
     BUTTON = "button"  # payload: the Button.payload that was pressed
     CONTACT = "contact"  # payload: phone number shared by the platform
     LOCATION = "location"  # payload: "lat,lon"
+    DOCUMENT = "document"  # attachment: the file sent (a committee's annual plan)
     UNSUPPORTED = "unsupported"  # stickers, photos, voice notes ...
 
 
 class ChatType(enum.StrEnum):
     PRIVATE = "private"
     GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,10 @@ class Inbound:
     display_name: str = ""
     # Contacts: True when the platform says the shared contact is the sender's own.
     contact_is_own: bool = True
+    attachment: Attachment | None = None  # DOCUMENT: the file, already downloaded
+    # How a deep link to this bot starts, payload appended: "https://t.me/hienmau_bot?start=".
+    # Empty where the platform has none: people then type "/start <payload>".
+    deep_link: str = ""
 
     @property
     def command(self) -> str | None:
@@ -64,13 +76,6 @@ class Button:
     label: str
     payload: str = ""  # at most 64 bytes (Telegram callback_data)
     kind: ButtonKind = ButtonKind.CALLBACK
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mime_type: str
 
 
 @dataclass(frozen=True, slots=True)

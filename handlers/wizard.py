@@ -113,7 +113,7 @@ async def resume(ctx: Ctx, flow: Flow) -> list[Reply]:
         matched = _match_typed(inbound.payload, question.choices)
         if matched is not None:
             value = matched.partition(":")[2]
-    elif inbound.kind is InboundKind.CONTACT:
+    elif inbound.kind in (InboundKind.CONTACT, InboundKind.LOCATION):
         value = inbound.payload
     else:
         return [

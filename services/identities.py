@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db.models import Identity, Person
 from locales import normalise_language
@@ -16,8 +16,14 @@ async def touch(
     chat_id: str,
     language_hint: str | None = None,
     display_name: str = "",
+    private: bool = True,
 ) -> Identity:
-    """The identity of whoever wrote, created on first contact; remembers the latest chat."""
+    """The identity of whoever wrote, created on first contact.
+
+    `chat_id` is where the bot writes to the person: their private chat. A message in a group
+    names the group's chat, so it is not kept; on Telegram and Zalo a private chat has the id
+    of the user, which is taken instead until they write privately.
+    """
     identity = await work.session.scalar(
         select(Identity).where(Identity.channel == channel, Identity.platform_user_id == user_id)
     )
@@ -26,7 +32,7 @@ async def touch(
         identity = Identity(
             channel=channel,
             platform_user_id=user_id,
-            chat_id=chat_id,
+            chat_id=chat_id if private else user_id,
             language=normalise_language(language_hint),
             display_name=display_name[:200],
             created_at=now,
@@ -36,7 +42,9 @@ async def touch(
         await work.session.flush()
         return identity
     identity.last_seen_at = now
-    identity.unreachable_at = None  # they wrote to us, so they can be reached again
+    if private:
+        identity.chat_id = chat_id
+        identity.unreachable_at = None  # they wrote to us, so they can be reached again
     if display_name:
         identity.display_name = display_name[:200]
     return identity
@@ -57,3 +65,21 @@ def set_language(identity: Identity, person: Person | None, language: str) -> st
     if person is not None:
         person.language = chosen
     return chosen
+
+
+async def mark_unreachable(work: Work, channel: str, chat_id: str) -> int:
+    """The platform refused a message to this chat (blocked, deleted): remember since when.
+
+    Returns how many identities changed; those already marked keep their first date.
+    """
+    result = await work.session.execute(
+        update(Identity)
+        .where(
+            Identity.channel == channel,
+            Identity.chat_id == chat_id,
+            Identity.unreachable_at.is_(None),
+        )
+        .values(unreachable_at=work.now())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -9,7 +9,20 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from db.models import Consent, DialogueState, Identity, Person, RoleGrant, Unit
+from db.models import (
+    Consent,
+    Deferral,
+    DialogueState,
+    Donation,
+    Drive,
+    DriveSlot,
+    Identity,
+    Outbox,
+    Person,
+    Pledge,
+    RoleGrant,
+    Unit,
+)
 from locales import N_
 from services import roles
 from services.audit import Actor, record
@@ -233,6 +246,21 @@ async def erase(work: Work, person: Person, actor: Actor) -> None:
     await session.execute(delete(Identity).where(Identity.person_id == person.id))
     await session.execute(delete(Consent).where(Consent.person_id == person.id))
     await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+    await session.execute(delete(Deferral).where(Deferral.person_id == person.id))
+    await session.execute(delete(Outbox).where(Outbox.person_id == person.id))
+    # Promised places go back to the drives; past donations stay, anonymous, for the tallies.
+    live = await session.scalars(
+        select(Pledge).where(Pledge.person_id == person.id, Pledge.status == "pledged")
+    )
+    for pledge in live:
+        if pledge.slot_id is not None:
+            await session.execute(
+                update(DriveSlot)
+                .where(DriveSlot.id == pledge.slot_id, DriveSlot.taken > 0)
+                .values(taken=DriveSlot.taken - 1)
+            )
+        pledge.status = "cancelled"
+    person.next_eligible_on = None
     for column in ("full_name", "phone", "birth_date", "birth_year", "sex", "weight_kg"):
         setattr(person, column, None)
     person.blood_group = "unknown"
@@ -251,6 +279,21 @@ async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
         select(Identity).where(Identity.person_id == person.id).order_by(Identity.id)
     )
     grants = await roles.roles_of(work, person.id)
+    pledges = (
+        await work.session.execute(
+            select(Pledge, Drive, DriveSlot)
+            .join(Drive, Drive.id == Pledge.drive_id)
+            .outerjoin(DriveSlot, DriveSlot.id == Pledge.slot_id)
+            .where(Pledge.person_id == person.id)
+            .order_by(Drive.date, Pledge.id)
+        )
+    ).all()
+    donations = await work.session.scalars(
+        select(Donation).where(Donation.person_id == person.id).order_by(Donation.donated_on)
+    )
+    deferrals = await work.session.scalars(
+        select(Deferral).where(Deferral.person_id == person.id).order_by(Deferral.until)
+    )
     record(work, actor, "person.export", person.id)
     return {
         "profile": {
@@ -284,6 +327,28 @@ async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
             for i in identities
         ],
         "roles": [{"role": r.value, "unit": u.code} for r, u in grants],
+        "pledges": [
+            {
+                "drive": drive.title,
+                "date": _iso(drive.date),
+                "place": drive.place,
+                "slot": f"{slot.start_time:%H:%M}-{slot.end_time:%H:%M}" if slot else None,
+                "status": pledge.status,
+                "created_at": _iso(pledge.created_at),
+            }
+            for pledge, drive, slot in pledges
+        ],
+        "donations": [
+            {
+                "date": _iso(d.donated_on),
+                "kind": d.kind,
+                "volume_ml": d.volume_ml,
+                "verified": d.verified,
+            }
+            for d in donations
+        ],
+        "deferrals": [{"until": _iso(d.until), "reason": d.reason} for d in deferrals],
+        "next_eligible_on": _iso(person.next_eligible_on),
         "exported_at": _iso(work.now()),
     }
 

@@ -6,7 +6,7 @@ import enum
 
 from sqlalchemy import select
 
-from db.models import Person, RoleGrant, Unit
+from db.models import Identity, Person, RoleGrant, Unit
 from locales import N_
 from services.audit import Actor, record
 from services.errors import InvalidInput, NotFound
@@ -76,3 +76,17 @@ async def grant(work: Work, person: Person, role: Role, unit_code: str, actor: A
     work.session.add(row)
     record(work, actor, "role.grant", person.id, role=role.value, unit=unit.code)
     return row
+
+
+async def role_chats(work: Work, channel: str) -> dict[str, set[Role]]:
+    """Chat id -> the roles held by the person behind it, for every chat of `channel` whose
+    person holds an active grant (the per-chat command menus are drawn from this)."""
+    rows = await work.session.execute(
+        select(Identity.chat_id, RoleGrant.role)
+        .join(RoleGrant, RoleGrant.person_id == Identity.person_id)
+        .where(Identity.channel == channel, RoleGrant.revoked_at.is_(None))
+    )
+    chats: dict[str, set[Role]] = {}
+    for chat_id, role in rows.all():
+        chats.setdefault(chat_id, set()).add(Role(role))
+    return chats

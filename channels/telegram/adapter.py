@@ -3,21 +3,30 @@
 Every message or button press becomes one `Inbound`; every `Reply` is sent as HTML (escaped),
 with an inline keyboard for choices and a one-time reply keyboard for contact/location requests.
 Updates are handled one at a time, in order (PTB's default), so a chat's steps never overtake.
+Documents up to `DOCUMENT_LIMIT` are downloaded before the engine sees them. With `hooks` (the
+engine), a 403 marks the chat unreachable, and people holding a role get their own command menu,
+refreshed by polling the database (roles are granted from the CLI, in another process).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import mimetypes
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from functools import partial
 from typing import Protocol, TypeVar
 
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
+    Document,
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
@@ -37,14 +46,16 @@ from telegram.warnings import PTBDeprecationWarning
 
 from channels.telegram.render import (
     CAPTION_LIMIT,
+    CHANNEL,
     html_chunks,
     inline_keyboard,
     request_keyboard,
     to_inbound,
 )
 from handlers import COMMANDS
-from handlers.messages import Dispatch, Inbound, InboundKind, Reply
+from handlers.messages import Attachment, Dispatch, Inbound, InboundKind, Reply
 from locales import LANGUAGES, _, use_language
+from services.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +64,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 SEND_ATTEMPTS = 3  # the first try and two retries after RetryAfter
 MAX_RETRY_WAIT = 60.0  # seconds; a longer flood wait gives up on the message
+DOCUMENT_LIMIT = 10 * 1024 * 1024  # bytes; a bigger document reaches the engine without content
 
 
 class TelegramSettings(Protocol):
@@ -76,6 +88,13 @@ class TelegramSettings(Protocol):
     def path(self) -> str: ...
 
 
+class EngineHooks(Protocol):
+    """What the channel asks of the engine besides `dispatch` (handlers.engine.Engine fits)."""
+
+    async def unreachable(self, channel: str, chat_id: str) -> None: ...
+    async def role_chats(self, channel: str) -> Mapping[str, frozenset[Role]]: ...
+
+
 def api_urls(base_url: str) -> tuple[str, str]:
     """`base_url` and the matching `base_file_url` ('http://h:8081/bot' -> '.../file/bot')."""
     root = base_url.rstrip("/")
@@ -84,14 +103,19 @@ def api_urls(base_url: str) -> tuple[str, str]:
     return f"{root}/bot", f"{root}/file/bot"
 
 
-def bot_commands(language: str) -> list[BotCommand]:
-    """The menu for everyone (commands without a role), translated into `language`."""
+def bot_commands(language: str, roles: AbstractSet[Role] = frozenset()) -> list[BotCommand]:
+    """The menu for everyone plus the commands of `roles`, translated into `language`."""
     with use_language(language):
         return [
             BotCommand(name.lower(), _(command.description))
             for name, command in COMMANDS.items()
-            if command.role is None
+            if command.role is None or command.role in roles
         ]
+
+
+def _language_code(language: str) -> str | None:
+    """The first language is the menu for everyone (no language_code), the others by code."""
+    return None if language == LANGUAGES[0] else language
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -116,11 +140,23 @@ async def call_with_retry(make: Callable[[], Awaitable[T]]) -> T:
 
 
 class TelegramChannel:
-    def __init__(self, config: TelegramSettings, dispatch: Dispatch) -> None:
+    def __init__(
+        self,
+        config: TelegramSettings,
+        dispatch: Dispatch,
+        *,
+        hooks: EngineHooks | None = None,
+        menu_sync_seconds: float = 60.0,
+    ) -> None:
         self.config = config
         self.dispatch = dispatch
+        self.hooks = hooks
+        self.menu_sync_seconds = menu_sync_seconds
         self.updates_handled = 0  # updates fully handled, replies sent (tests wait on it)
         self._keyboard_chats: set[int] = set()  # chats showing a reply keyboard of ours
+        self._role_menus: dict[str, frozenset[Role]] = {}  # chat id -> roles its menu shows
+        self._role_menus_lock = asyncio.Lock()  # one sync at a time, or a change is sent twice
+        self._menu_sync: asyncio.Task[None] | None = None
         builder = ApplicationBuilder().token(config.token)
         if config.base_url:
             base_url, base_file_url = api_urls(config.base_url)
@@ -143,6 +179,9 @@ class TelegramChannel:
         app = self.application
         await app.initialize()
         await self.set_commands()
+        if self.hooks is not None:
+            await self._sync_role_menus_logged()
+            self._menu_sync = asyncio.create_task(self._sync_role_menus_forever())
         await app.start()
         updater = app.updater
         assert updater is not None
@@ -159,6 +198,11 @@ class TelegramChannel:
         log.info("telegram: @%s is running (%s)", self.bot.username, self.config.mode)
 
     async def stop(self) -> None:
+        if self._menu_sync is not None:
+            self._menu_sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._menu_sync
+            self._menu_sync = None
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -169,13 +213,63 @@ class TelegramChannel:
     async def set_commands(self) -> None:
         """setMyCommands for the default language (vi, no language_code) and the others."""
         for language in LANGUAGES:
-            code = None if language == LANGUAGES[0] else language
+            code = _language_code(language)
             try:
                 await call_with_retry(
                     partial(self.bot.set_my_commands, bot_commands(language), language_code=code)
                 )
             except TelegramError:
                 log.exception("telegram: setMyCommands failed for %s", language)
+
+    async def sync_role_menus(self) -> None:
+        """Give each private chat whose roles changed since the last sync its own menu; a chat
+        left without a role gets the menu for everyone back (deleteMyCommands on its scope)."""
+        assert self.hooks is not None
+        async with self._role_menus_lock:
+            current = {
+                chat: roles
+                for chat, roles in (await self.hooks.role_chats(CHANNEL)).items()
+                if chat.isdigit()  # private chats only: a group must not show anyone's roles
+            }
+            for chat, roles in current.items():
+                if self._role_menus.get(chat) != roles and await self._set_chat_menu(chat, roles):
+                    self._role_menus[chat] = roles
+            for chat in [c for c in self._role_menus if c not in current]:
+                if await self._set_chat_menu(chat, frozenset()):
+                    del self._role_menus[chat]
+
+    async def _set_chat_menu(self, chat: str, roles: frozenset[Role]) -> bool:
+        """Set (or with no roles, delete) one chat's menus; False when worth trying again."""
+        scope = BotCommandScopeChat(int(chat))
+        try:
+            for language in LANGUAGES:
+                code = _language_code(language)
+                if roles:
+                    commands = bot_commands(language, roles)
+                    call = partial(
+                        self.bot.set_my_commands, commands, scope=scope, language_code=code
+                    )
+                else:
+                    call = partial(self.bot.delete_my_commands, scope=scope, language_code=code)
+                await call_with_retry(call)
+        except (BadRequest, Forbidden) as error:
+            log.warning("telegram: no command menu for chat %s: %s", chat, error.message)
+            return True  # it would fail the same way next time
+        except TelegramError as error:
+            log.warning("telegram: command menu for chat %s not set yet: %s", chat, error)
+            return False
+        return True
+
+    async def _sync_role_menus_logged(self) -> None:
+        try:
+            await self.sync_role_menus()
+        except Exception:
+            log.exception("telegram: syncing the role menus failed")
+
+    async def _sync_role_menus_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.menu_sync_seconds)
+            await self._sync_role_menus_logged()
 
     # ------------------------------------------------------------------ updates
 
@@ -192,13 +286,42 @@ class TelegramChannel:
             await self._settle_press(query.id, query.message)
         if inbound is None:
             return
+        message = update.message
+        if inbound.kind is InboundKind.DOCUMENT and message and message.document:
+            inbound = await self._with_document(inbound, message.document)
         replies = await self.dispatch(inbound)
         chat = update.effective_chat
         assert chat is not None
         try:
             await self.send(chat.id, replies, inbound)
         except Forbidden as error:
-            log.warning("telegram: chat %s cannot be reached: %s", chat.id, error.message)
+            await self._unreachable(chat.id, error)
+
+    async def _with_document(self, inbound: Inbound, document: Document) -> Inbound:
+        """The inbound with the file attached; a file over DOCUMENT_LIMIT stays unloaded."""
+        if document.file_size is not None and document.file_size > DOCUMENT_LIMIT:
+            return inbound
+        try:
+            file = await call_with_retry(partial(self.bot.get_file, document.file_id))
+        except BadRequest as error:  # "file is too big" for the Bot API (over 20 MB)
+            log.info("telegram: document %s not downloaded: %s", document.file_id, error)
+            return inbound
+        if file.file_size is not None and file.file_size > DOCUMENT_LIMIT:
+            return inbound
+        content = bytes(await file.download_as_bytearray())
+        filename = document.file_name or "document"
+        mime_type = (
+            document.mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        )
+        return replace(inbound, attachment=Attachment(filename, content, mime_type))
+
+    async def _unreachable(self, chat_id: int, error: Forbidden) -> None:
+        """A private chat that refuses our messages (blocked bot, deleted account) is marked
+        unreachable; the mark goes when the person writes again. A group that removed the bot
+        says nothing about its members."""
+        log.warning("telegram: chat %s cannot be reached: %s", chat_id, error.message)
+        if self.hooks is not None and chat_id > 0:
+            await self.hooks.unreachable(CHANNEL, str(chat_id))
 
     async def _settle_press(self, query_id: str, message: object) -> None:
         """Answer the callback (stops the spinner), then take the keyboard off the message."""
@@ -214,7 +337,7 @@ class TelegramChannel:
             if "not modified" not in error.message.lower():
                 log.warning("telegram: could not remove a pressed keyboard: %s", error)
         except Forbidden as error:
-            log.warning("telegram: chat %s cannot be reached: %s", message.chat_id, error)
+            await self._unreachable(message.chat_id, error)
 
     async def send(self, chat_id: int, replies: list[Reply], inbound: Inbound) -> None:
         """Render and send the replies in order; Forbidden propagates to the caller."""

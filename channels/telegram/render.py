@@ -30,7 +30,8 @@ def to_inbound(update: Update, bot_username: str) -> Inbound | None:
     """One update -> one Inbound; None for updates the bot ignores.
 
     Ignored: edited messages and channel posts (by design), other bots' commands and plain
-    chatter in groups, service messages without content.
+    chatter in groups, service messages without content. A document arrives without its
+    content: the adapter downloads it.
     """
     user = update.effective_user
     chat = update.effective_chat
@@ -69,6 +70,8 @@ def to_inbound(update: Update, bot_username: str) -> Inbound | None:
         elif message.location is not None:
             location = message.location
             kind, payload = InboundKind.LOCATION, f"{location.latitude},{location.longitude}"
+        elif message.document is not None and message.animation is None:  # GIFs carry both
+            kind, payload = InboundKind.DOCUMENT, message.document.file_name or ""
         elif message.effective_attachment is not None:
             kind, payload = InboundKind.UNSUPPORTED, ""
         else:
@@ -83,6 +86,7 @@ def to_inbound(update: Update, bot_username: str) -> Inbound | None:
         chat_type=ChatType.GROUP if group else ChatType.PRIVATE,
         display_name=user.full_name,
         contact_is_own=contact_is_own,
+        deep_link=f"https://t.me/{bot_username}?start=",
     )
 
 

@@ -50,6 +50,9 @@ def test_demo_registers_a_donor_from_a_piped_script(tmp_path: Path) -> None:
                 "58",
                 "1",
                 "/drives",
+                "1",  # the first drive's card
+                "1",  # pledge
+                "2",  # the 09:00-10:30 slot
                 "/quit",
             ]
         )
@@ -61,6 +64,7 @@ def test_demo_registers_a_donor_from_a_piped_script(tmp_path: Path) -> None:
     assert "trợ lý tự động" in out
     assert "Cảm ơn Nguyễn Văn An! Bạn đã đăng ký thành công" in out
     assert "Các đợt hiến máu sắp tới" in out and "Chỉ tiêu: 160 đơn vị máu" in out
+    assert "Bạn đã đăng ký khung 09:00–10:30" in out
     assert (tmp_path / "demo.sqlite3").exists()
     # A second run keeps the data: the donor is welcomed back.
     again = run(["demo"], tmp_path, "/quit\n")
@@ -101,3 +105,38 @@ def test_a_bad_config_stops_with_one_line_naming_the_key(tmp_path: Path) -> None
     assert result.stderr.strip() == "config: [schedule] timezone: unknown time zone 'Mars/Olympus'"
     result = run(["run"], tmp_path, env={"HIENMAU_DATABASE_URL": "oracle://x"})
     assert result.returncode == 2 and "[database] url" in result.stderr
+
+
+@pytest.mark.slow
+def test_plan_import_prints_each_drive_and_the_totals_and_is_idempotent(tmp_path: Path) -> None:
+    plan = Path(__file__).resolve().parents[2] / "examples" / "plan-laichau-2019.csv"
+    dry = run(["plan", "import", str(plan), "--year", "2019", "--dry-run"], tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "would import 19 drives, total target 2300 units" in dry.stdout
+    first = run(["plan", "import", str(plan), "--year", "2019"], tmp_path)
+    lines = first.stdout.strip().splitlines()
+    assert len(lines) == 20 and lines[-1].startswith("imported 19 drives, total target 2300 units")
+    assert "Đợt 1" in lines[0] and "28/12/2018" in lines[0] and "160" in lines[0]
+    again = run(["plan", "import", str(plan), "--year", "2019"], tmp_path)
+    assert "(0 new, 0 updated, 19 unchanged)" in again.stdout
+    listed = run(["drives", "list", "--from", "01/01/2019"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip().splitlines()[-1] == "18 drives, total target 2140 units"
+
+
+@pytest.mark.slow
+def test_plan_import_refuses_a_bad_file_and_imports_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "plan.csv"
+    bad.write_text(
+        "Đợt,Ngày,Địa điểm,Chỉ tiêu\n1,12/01/2019,Trạm Y tế xã,100\n2,31/02/2019,Trường THPT,-5\n",
+        encoding="utf-8",
+    )
+    refused = run(["plan", "import", str(bad), "--year", "2019"], tmp_path)
+    assert refused.returncode == 1
+    assert "Dòng 3, cột «Ngày»" in refused.stderr and "Dòng 3, cột «Chỉ tiêu»" in refused.stderr
+    assert "nothing imported" in refused.stderr
+    skipped = run(["plan", "import", str(bad), "--year", "2019", "--skip-bad"], tmp_path)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "imported 1 drives, total target 100 units" in skipped.stdout
+    missing = run(["plan", "import", str(tmp_path / "none.csv"), "--year", "2019"], tmp_path)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import signal
@@ -16,16 +17,26 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from telegram import Update
 
 from bot.config import TelegramConfig
-from channels.telegram.adapter import TelegramChannel, api_urls
-from channels.telegram.render import html_chunks
-from db.models import Identity, Person
+from channels.telegram.adapter import DOCUMENT_LIMIT, TelegramChannel, api_urls
+from channels.telegram.render import html_chunks, to_inbound
+from db.models import Identity, Person, RoleGrant
 from handlers.engine import Engine
+from handlers.messages import Attachment, ChatType, Inbound, InboundKind, Reply
+from services import drives, identities, persons, roles, units
+from services.audit import Actor
+from services.clock import FixedClock
+from services.drives import SlotSpec
+from services.persons import DonorDraft, Purpose
+from services.roles import Role
+from services.validation import Birth
 from services.work import Database
 from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser, SentMessage
 from tests.sample import load_units
+from tests.sample_drives import EXAMPLE_PLAN, add_drive
 
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BOT = "hienmau_test_bot"
@@ -38,9 +49,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 class Harness:
     """Act as a Telegram user and wait until the bot has fully handled the update."""
 
-    def __init__(self, api: FakeTelegramAPI, channel: TelegramChannel) -> None:
+    def __init__(
+        self, api: FakeTelegramAPI, channel: TelegramChannel, inbounds: list[Inbound] | None = None
+    ) -> None:
         self.api = api
         self.channel = channel
+        self.inbounds = inbounds if inbounds is not None else []  # what the engine was given
 
     async def act(self, action: Callable[[], object], within: float = 5.0) -> None:
         before = self.channel.updates_handled
@@ -86,10 +100,17 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
 
 @pytest.fixture
 async def bot(api: FakeTelegramAPI, engine: Engine) -> AsyncIterator[Harness]:
-    channel = TelegramChannel(config(api), engine.dispatch)
+    """The channel wired as `hienmau run` wires it, recording each Inbound on its way in."""
+    inbounds: list[Inbound] = []
+
+    async def dispatch(inbound: Inbound) -> list[Reply]:
+        inbounds.append(inbound)
+        return await engine.dispatch(inbound)
+
+    channel = TelegramChannel(config(api), dispatch, hooks=engine)
     await channel.start()
     try:
-        yield Harness(api, channel)
+        yield Harness(api, channel, inbounds)
     finally:
         await channel.stop()
 
@@ -328,3 +349,273 @@ async def test_hienmau_run_polls_until_sigterm(api: FakeTelegramAPI, tmp_path: P
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+# ------------------------------------------------------------------ documents and locations
+
+
+async def test_a_document_is_downloaded_and_handed_to_the_engine(
+    bot: Harness, api: FakeTelegramAPI
+) -> None:
+    user = api.user(1012, "Tuấn")
+    content = "Đợt,Ngày,Địa điểm\n1,17/12/2026,Nhà văn hoá\n".encode()
+    await bot.act(lambda: user.send_document("kế hoạch 2027.csv", content))
+    document = bot.inbounds[-1]
+    assert (document.kind, document.payload) == (InboundKind.DOCUMENT, "kế hoạch 2027.csv")
+    assert document.attachment == Attachment("kế hoạch 2027.csv", content, "text/csv")
+    assert document.deep_link == f"https://t.me/{BOT}?start="
+    assert api.texts(user.id)  # the engine answered
+    downloads = len(api.calls_to("getFile"))
+
+    big = b"\0" * (DOCUMENT_LIMIT + 1)
+    await bot.act(lambda: user.send_document("kế hoạch lớn.xlsx", big))
+    too_big = bot.inbounds[-1]
+    assert (too_big.kind, too_big.payload, too_big.attachment) == (
+        InboundKind.DOCUMENT,
+        "kế hoạch lớn.xlsx",
+        None,
+    )
+    assert len(api.calls_to("getFile")) == downloads  # never fetched
+
+    await bot.act(lambda: user.send_photo())
+    await bot.act(lambda: user.send_sticker())
+    assert [i.kind for i in bot.inbounds[-2:]] == [InboundKind.UNSUPPORTED] * 2
+
+
+async def test_a_shared_location_reaches_the_engine_as_lat_lon(
+    bot: Harness, api: FakeTelegramAPI
+) -> None:
+    user = api.user(1013, "Hoa")
+    seen = len(api.sent(user.id))
+    await bot.act(lambda: user.send_location(22.3964, 103.4582))
+    location = bot.inbounds[-1]
+    assert (location.kind, location.payload) == (InboundKind.LOCATION, "22.3964,103.4582")
+    assert location.chat_type is ChatType.PRIVATE
+    # The engine answers it (drives near that place), not as an unsupported message.
+    answer = "\n".join(m.text or "" for m in api.sent(user.id)[seen:])
+    assert answer and "chỉ đọc được" not in answer
+
+
+async def test_render_turns_locations_documents_and_gifs_into_inbounds(
+    api: FakeTelegramAPI,
+) -> None:
+    user = api.user(1014, "Minh")
+    location = to_inbound(Update.de_json(user.send_location(21.0285, 105.8542), None), BOT)
+    assert location is not None
+    assert (location.kind, location.payload) == (InboundKind.LOCATION, "21.0285,105.8542")
+    assert location.deep_link == f"https://t.me/{BOT}?start="
+
+    raw = user.send_document("ke-hoach.xlsx", b"PK\x03\x04")
+    document = to_inbound(Update.de_json(raw, None), BOT)
+    assert document is not None
+    assert (document.kind, document.payload) == (InboundKind.DOCUMENT, "ke-hoach.xlsx")
+    assert document.attachment is None  # downloading is the adapter's job
+
+    # Telegram sends a GIF as an animation and, for old clients, as a document too.
+    gif = json.loads(json.dumps(raw))
+    gif["message"]["animation"] = {
+        **gif["message"]["document"],
+        "width": 320,
+        "height": 240,
+        "duration": 2,
+    }
+    animation = to_inbound(Update.de_json(gif, None), BOT)
+    assert animation is not None and animation.kind is InboundKind.UNSUPPORTED
+
+
+# ------------------------------------------------------------------ unreachable chats
+
+
+async def test_a_blocked_user_is_marked_unreachable_until_they_write_again(
+    bot: Harness, api: FakeTelegramAPI, database: Database, clock: FixedClock
+) -> None:
+    blocked = api.user(1015, "Blocked")
+    async with database.work() as work:  # the same chat id on another channel stays as it is
+        await identities.touch(work, "console", "1015", "1015")
+
+    async def unreachable_at() -> dict[str, dt.datetime | None]:
+        async with database.work() as work:
+            rows = await work.session.execute(
+                select(Identity.channel, Identity.unreachable_at).where(Identity.chat_id == "1015")
+            )
+            return {channel: at for channel, at in rows.all()}
+
+    api.block_user(blocked.id)
+    await bot.act(lambda: blocked.send_text("/start"))
+    assert any(c.status == 403 for c in api.calls_to("sendMessage"))
+    assert await unreachable_at() == {"telegram": clock.now(), "console": None}
+
+    api.unblock_user(blocked.id)
+    assert "/drives" in await bot.say(blocked, "/help")
+    assert await unreachable_at() == {"telegram": None, "console": None}
+
+
+async def test_a_group_that_removed_the_bot_marks_nobody_unreachable(
+    bot: Harness, api: FakeTelegramAPI, database: Database
+) -> None:
+    user = api.user(1016, "Hà")
+    api.register_chat(GROUP, "supergroup", title="CLB Hiến máu")
+    api.block_user(GROUP)  # "bot was kicked from the supergroup chat"
+    await bot.act(lambda: user.send_text(f"/help@{BOT}", chat_id=GROUP))
+    assert any(c.status == 403 for c in api.calls_to("sendMessage"))
+    async with database.work() as work:
+        assert await work.session.scalar(select(Identity)) is not None
+        marked = select(Identity).where(Identity.unreachable_at.is_not(None))
+        assert await work.session.scalar(marked) is None
+
+
+# ------------------------------------------------------------------ command menus per role
+
+
+async def add_telegram_person(
+    database: Database, user_id: int, name: str, phone: str, role: Role | None = None
+) -> int:
+    """A registered Telegram user (as if they had chatted), optionally granted `role`."""
+    async with database.work() as work:
+        identity = await identities.touch(work, "telegram", str(user_id), str(user_id), "vi", name)
+        unit = await units.by_code(work, "LCU-TD")
+        assert unit is not None
+        draft = DonorDraft(
+            name, phone, Birth(1990), "female", "A+", unit.id, None, frozenset(Purpose)
+        )
+        person = await persons.register_self(work, identity, draft, Actor(f"telegram:{user_id}"))
+        if role is not None:
+            await roles.grant(work, person, role, "LCU-TD", Actor("cli"))
+        return person.id
+
+
+def chat_menu(api: FakeTelegramAPI, chat_id: int, language: str = "") -> list[str]:
+    return [c["command"] for c in api.commands({"type": "chat", "chat_id": chat_id}, language)]
+
+
+async def test_people_with_a_role_get_their_commands_in_their_chat(
+    api: FakeTelegramAPI, engine: Engine, database: Database
+) -> None:
+    await load_units(database)
+    volunteer = await add_telegram_person(
+        database, 1017, "Trần Văn Tình", "0912000017", Role.VOLUNTEER
+    )
+    await add_telegram_person(database, 1018, "Lê Thị Dung", "0912000018")  # a donor only
+    channel = TelegramChannel(config(api), engine.dispatch, hooks=engine, menu_sync_seconds=0.1)
+    await channel.start()
+    try:
+        # Granted before the start: the menu is set while starting.
+        assert "adddonor" in chat_menu(api, 1017)
+        assert "adddonor" in chat_menu(api, 1017, "en")
+        assert {"start", "help", "profile"} <= set(chat_menu(api, 1017))
+        english = {
+            c["command"]: c["description"]
+            for c in api.commands({"type": "chat", "chat_id": 1017}, "en")
+        }
+        assert english["start"] == "Get started, sign up to donate"
+        assert english["adddonor"] != "Đăng ký giúp người hiến máu"  # translated
+        assert "adddonor" not in [c["command"] for c in api.commands()]
+        assert "adddonor" not in [c["command"] for c in api.commands(language_code="en")]
+        assert chat_menu(api, 1018) == []  # donors keep the menu for everyone
+
+        # Granted from the CLI while the bot runs: the next sync shows it (a chair's menu
+        # includes the volunteer's commands).
+        chair = await add_telegram_person(database, 1019, "Phạm Minh Chủ", "0912000019")
+        async with database.work() as work:
+            person = await persons.get(work, chair)
+            assert person is not None
+            await roles.grant(work, person, Role.CLUB_CHAIR, "LCU-TD", Actor("cli"))
+        await api.wait_for(lambda: "adddonor" in chat_menu(api, 1019, "en"), timeout=3)
+
+        # Nothing changed: a sync sends nothing.
+        menus_set = len(api.calls_to("setMyCommands"))
+        await channel.sync_role_menus()
+        assert len(api.calls_to("setMyCommands")) == menus_set
+
+        # Revoked: the chat-scoped menus are deleted, the menu for everyone shows again.
+        async with database.work() as work:
+            await work.session.execute(
+                update(RoleGrant)
+                .where(RoleGrant.person_id == volunteer)
+                .values(revoked_at=work.now())
+            )
+        await channel.sync_role_menus()
+        deleted = [c.params["scope"] for c in api.calls_to("deleteMyCommands")]
+        assert deleted == [{"type": "chat", "chat_id": 1017}] * 2  # vi and en
+        assert chat_menu(api, 1017) == chat_menu(api, 1017, "en") == []
+        assert "adddonor" in chat_menu(api, 1019)
+    finally:
+        await channel.stop()
+
+
+# Drives on Telegram --------------------------------------------------------------------------
+
+
+async def test_donor_finds_a_drive_pledges_a_slot_and_gets_calendar_and_qr(
+    bot: Harness, database: Database
+) -> None:
+    await load_units(database)
+    drive_id = await add_drive(
+        database,
+        dt.date(2026, 12, 12),
+        "Nhà văn hoá <xã> Bình Lư & Co",  # HTML-sensitive characters survive
+        (SlotSpec(dt.time(7, 30), dt.time(8, 30), 1), SlotSpec(dt.time(8, 30), dt.time(10), 40)),
+        coordinates=(22.3501, 103.6012),
+    )
+    lan = bot.api.user(5101, "Lan")
+    await register(bot, lan)
+    listing = await bot.say(lan, "/drives")
+    assert "Nhà văn hoá <xã> Bình Lư & Co" in listing and "còn 41 chỗ" in listing
+    assert bot.api.last_sent(lan.id).reply_markup is not None  # the location request keyboard
+    _pressed, card = await bot.press(lan, "12/12")
+    assert "07:30–08:30: còn 1/1 chỗ" in card
+    _pressed, ask = await bot.press(lan, "Đăng ký hiến máu")
+    assert "khung giờ nào" in ask
+    pressed, done = await bot.press(lan, "07:30–08:30")
+    assert "Bạn đã đăng ký khung 07:30–08:30" in done
+    assert "reply_markup" not in (bot.api.message(lan.id, pressed.message_id) or {})  # used up
+    await bot.press(lan, "Thêm vào lịch")
+    ics = bot.api.last_sent(lan.id)
+    assert ics.method == "sendDocument"
+    assert ics.message["document"]["file_name"] == "hien-mau-2026-12-12.ics"
+    assert b"DTSTART;TZID=Asia/Ho_Chi_Minh:20261212T073000" in bytes(ics.params["document"])
+    await bot.press(lan, "Chia sẻ")
+    qr = bot.api.last_sent(lan.id)
+    assert qr.method == "sendDocument" and bytes(qr.params["document"]).startswith(b"\x89PNG")
+    assert f"https://t.me/{BOT}?start=drive_{drive_id}" in (qr.text or "")
+
+    # A friend opens the shared link; near a location, the drive shows its distance.
+    friend = bot.api.user(5102, "Bạn")
+    assert "Bình Lư" in await bot.say(friend, f"/start drive_{drive_id}")
+    seen = len(bot.api.sent(friend.id))
+    await bot.act(lambda: friend.send_location(22.3964, 103.4582))
+    near = "\n".join(m.text or "" for m in bot.api.sent(friend.id)[seen:])
+    assert "gần bạn" in near and "km" in near
+
+
+async def test_committee_imports_a_plan_sent_as_a_file(bot: Harness, database: Database) -> None:
+    await load_units(database)
+    member = bot.api.user(5201, "Đức")
+    await register(bot, member)
+    async with database.work() as work:
+        person = await work.session.scalar(select(Person))
+        assert person is not None
+        await roles.grant(work, person, Role.COMMITTEE, "LCU", Actor("test"))
+    plan = EXAMPLE_PLAN.read_bytes()
+    seen = len(bot.api.sent(member.id))
+    await bot.act(lambda: member.send_document("ke-hoach-2019.csv", plan, "text/csv"))
+    preview = "\n".join(m.text or "" for m in bot.api.sent(member.id)[seen:])
+    assert "Kế hoạch năm 2019: 19 đợt, tổng chỉ tiêu 2300 đơn vị máu" in preview
+    _pressed, done = await bot.press(member, "Nhập")
+    assert "Đã nhập 19 đợt, tổng chỉ tiêu 2300 đơn vị máu" in done
+    async with database.work() as work:
+        assert len(await drives.between(work, unit_code="LCU")) == 19
+    # The same file again: nothing changes. A bad file is refused with its row and column.
+    await bot.act(lambda: member.send_document("ke-hoach-2019.csv", plan, "text/csv"))
+    _pressed, again = await bot.press(member, "Nhập")
+    assert "không đổi: 19" in again
+    bad = "Đợt,Ngày,Địa điểm,Chỉ tiêu\n1,31/02/2027,Trạm Y tế,nhiều\n".encode()
+    seen = len(bot.api.sent(member.id))
+    await bot.act(lambda: member.send_document("sai.csv", bad, "text/csv"))
+    refusal = "\n".join(m.text or "" for m in bot.api.sent(member.id)[seen:])
+    assert "chưa nhập gì" in refusal and "Dòng 2, cột «Ngày»" in refusal
+    # A donor without the role who sends a file is told files are not read.
+    donor = bot.api.user(5202, "Lan")
+    seen = len(bot.api.sent(donor.id))
+    await bot.act(lambda: donor.send_document("anh.csv", plan, "text/csv"))
+    assert "chỉ đọc được tin nhắn chữ" in bot.api.sent(donor.id)[seen].text

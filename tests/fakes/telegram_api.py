@@ -71,6 +71,7 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_BUTTONS = 100
 MAX_POLL_TIMEOUT = 50.0
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files
 
 # Form fields that are plain strings on the wire and must never be JSON-decoded
 # ("123" stays "123" for callback_query_id, text, etc.).
@@ -454,6 +455,12 @@ class FakeUser:
     def send_photo(self, **kwargs: Any) -> JSONDict:
         """See :meth:`FakeTelegramAPI.send_photo_from_user`."""
         return self.api.send_photo_from_user(self.id, **kwargs)
+
+    def send_document(
+        self, filename: str, content: bytes, mime_type: str | None = None, **kwargs: Any
+    ) -> JSONDict:
+        """See :meth:`FakeTelegramAPI.send_document`."""
+        return self.api.send_document(self.id, filename, content, mime_type, **kwargs)
 
     def edit_text(self, message_id: int, text: str, **kwargs: Any) -> JSONDict:
         """See :meth:`FakeTelegramAPI.send_edited_text`."""
@@ -1787,6 +1794,36 @@ class FakeTelegramAPI:
         msg = self._user_message(user_id, chat_id, None, content)
         return self.inject_update({"message": msg})
 
+    def send_document(
+        self,
+        user_id: int,
+        filename: str,
+        content: bytes,
+        mime_type: str | None = None,
+        *,
+        caption: str | None = None,
+        chat_id: int | None = None,
+    ) -> JSONDict:
+        """Inject a document (a file sent as a file); the bytes are downloadable through getFile.
+
+        ``mime_type`` defaults to the guess from ``filename``, as Telegram clients do.
+        """
+        mime = mime_type or mimetypes.guess_type(filename)[0]
+        stored = self._store_file(content, "documents", filename, mime)
+        document: JSONDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": filename,
+        }
+        if mime:
+            document["mime_type"] = mime
+        document["file_size"] = len(content)
+        message: JSONDict = {"document": document}
+        if caption is not None:
+            message["caption"] = caption
+        msg = self._user_message(user_id, chat_id, None, message)
+        return self.inject_update({"message": msg})
+
     def send_edited_text(
         self, user_id: int, message_id: int, text: str, chat_id: int | None = None
     ) -> JSONDict:
@@ -2262,6 +2299,8 @@ class FakeTelegramAPI:
         stored = self._files.get(str(params.get("file_id", "")))
         if stored is None:
             raise _bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise _bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

@@ -564,3 +564,50 @@ async def test_application_polling_replies_to_start(api: FakeTelegramAPI) -> Non
 async def test_wait_for_times_out_with_context(api: FakeTelegramAPI) -> None:
     with pytest.raises(TimeoutError, match="condition not met"):
         await api.wait_for_messages(USER, 1, timeout=0.1)
+
+
+# ------------------------------------------------------------------------------ user files
+
+
+async def test_a_users_document_is_downloadable(api: FakeTelegramAPI, bot: Bot) -> None:
+    content = "Đợt;Ngày\n1;17/12/2026\n".encode()
+    raw = api.send_document(USER, "kế hoạch.csv", content, caption="Kế hoạch năm")
+    big = api.send_document(USER, "lớn.xlsx", b"\0" * (20 * 1024 * 1024 + 1))
+    first, second = await bot.get_updates(timeout=0)
+    assert first.update_id == raw["update_id"] and second.update_id == big["update_id"]
+    message = first.message
+    assert message is not None and message.document is not None
+    document = message.document
+    assert (document.file_name, document.mime_type, document.file_size) == (
+        "kế hoạch.csv",
+        "text/csv",
+        len(content),
+    )
+    assert message.caption == "Kế hoạch năm"
+    assert message.effective_attachment == document
+    tg_file = await bot.get_file(document.file_id)
+    assert tg_file.file_path is not None and tg_file.file_path.endswith(".csv")
+    assert bytes(await tg_file.download_as_bytearray()) == content
+
+    assert second.message is not None and second.message.document is not None
+    with pytest.raises(BadRequest, match="File is too big"):  # Bot API downloads stop at 20 MB
+        await bot.get_file(second.message.document.file_id)
+
+
+async def test_chat_scoped_menus_are_set_and_deleted_on_their_own(
+    api: FakeTelegramAPI, bot: Bot
+) -> None:
+    everyone = [BotCommand("start", "Bắt đầu")]
+    volunteer = [*everyone, BotCommand("adddonor", "Đăng ký giúp")]
+    scope = BotCommandScopeChat(USER)
+    await bot.set_my_commands(everyone)
+    await bot.set_my_commands(volunteer, scope=scope)
+    await bot.set_my_commands(volunteer, scope=scope, language_code="en")
+    chat = {"type": "chat", "chat_id": USER}
+    assert [c["command"] for c in api.commands(chat, "en")] == ["start", "adddonor"]
+
+    assert await bot.delete_my_commands(scope=scope)
+    assert await bot.delete_my_commands(scope=scope, language_code="en")
+    assert [c.params.get("scope") for c in api.calls_to("deleteMyCommands")] == [chat, chat]
+    assert api.commands(chat) == api.commands(chat, "en") == []
+    assert [c["command"] for c in api.commands()] == ["start"]  # the default menu stays
