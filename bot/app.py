@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.config import Config
 from db.engine import create_engine
 from handlers.engine import Engine
+from handlers.messages import Deliver
+from scheduler.sender import Limits, Sender
+from scheduler.ticker import Ticker
 from services.clock import Clock, SystemClock
+from services.planners import settings_from
+from services.schedule import QuietHours
 from services.work import Database
 
 
@@ -17,3 +24,17 @@ def open_database(config: Config, clock: Clock | None = None) -> Database:
 
 def build_engine(database: Database) -> Engine:
     return Engine(database)
+
+
+def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliver]) -> Ticker:
+    """The scheduler's tick: planners with the configured offsets, and a sender over the
+    channels that can deliver."""
+    limits = {"telegram": Limits(per_second=config.telegram.messages_per_second)}
+    sender = Sender(
+        database,
+        deliverers,
+        limits,
+        quiet=QuietHours.parse(config.schedule.quiet_hours),
+        lease=dt.timedelta(seconds=config.schedule.send_lease_seconds),
+    )
+    return Ticker(database, settings_from(config.schedule.reminder_offsets), sender)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import signal
 import sys
@@ -15,11 +16,14 @@ from telegram.error import TelegramError
 
 from bot import app, demo
 from bot.config import Config, ConfigError, DatabaseConfig, load
+from channels.console import console
 from channels.console.console import ConsoleChat
 from channels.telegram.adapter import TelegramChannel
 from db.migrate import upgrade
+from handlers.messages import Deliver, Inbound, Reply
 from services import drives, persons, plan_file, plans, roles, units
 from services.audit import Actor
+from services.clock import Clock, FixedClock, SystemClock
 from services.errors import DomainError
 from services.validation import parse_date, parse_phone
 from services.work import Database
@@ -78,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     drives_list.add_argument("--from", dest="since", help="first date (dd/mm/yyyy or ISO)")
     drives_list.add_argument("--unit", help="only drives of this unit and its sub-units")
 
+    jobs_cmd = commands.add_parser("jobs", help="the scheduler")
+    jobs_sub = jobs_cmd.add_subparsers(dest="jobs_command", required=True)
+    tick = jobs_sub.add_parser("tick", help="plan due messages and send them, once")
+    tick.add_argument("--now", help="the instant of the tick (ISO, e.g. 2026-12-09T07:00+07:00)")
+
     grant = commands.add_parser("grant", help="give a registered person a role in a unit")
     grant.add_argument("role", help="volunteer, club_chair, committee or admin")
     grant.add_argument("--unit", required=True, help="unit code")
@@ -97,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(config, args)
         upgrade(config.database.url)  # every command works on an up-to-date schema
+        if args.command == "jobs":
+            return asyncio.run(_jobs_tick(config, args.now))
         return asyncio.run(_dispatch(config, args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -220,6 +231,36 @@ async def _drives_list(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _jobs_tick(config: Config, now_text: str | None) -> int:
+    clock: Clock = SystemClock()
+    if now_text:
+        try:
+            now = dt.datetime.fromisoformat(now_text)
+        except ValueError:
+            print(f"hienmau: --now {now_text!r} is not an ISO date and time", file=sys.stderr)
+            return 2
+        clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=config.zone))
+    database = app.open_database(config, clock)
+    deliverers: dict[str, Deliver] = {"console": console.printer()}
+    channel = None
+    try:
+        if config.telegram.token:
+            channel = TelegramChannel(config.telegram, _no_dispatch)
+            await channel.open_for_sending()
+            deliverers["telegram"] = channel.deliver
+        result = await app.build_ticker(config, database, deliverers).tick()
+        print(result.summary())
+        return 0
+    finally:
+        if channel is not None:
+            await channel.stop()
+        await database.dispose()
+
+
+async def _no_dispatch(inbound: Inbound) -> list[Reply]:
+    raise AssertionError("jobs tick takes no updates")
+
+
 async def _run(config: Config, database: Database) -> int:
     if not config.telegram.token and not config.zalo.token:
         print(
@@ -233,6 +274,10 @@ async def _run(config: Config, database: Database) -> int:
         return 2
     engine = app.build_engine(database)
     channel = TelegramChannel(config.telegram, engine.dispatch, hooks=engine)
+    ticker = app.build_ticker(
+        config, database, {"telegram": channel.deliver, "console": console.printer()}
+    )
+    scheduler = ticker.schedule(seconds=config.schedule.tick_seconds)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -240,6 +285,8 @@ async def _run(config: Config, database: Database) -> int:
         loop.add_signal_handler(signum, stopping.set)
     try:
         await channel.start()
+        scheduler.start()
+        await ticker.tick()  # at once, then every minute
         await stopping.wait()
     except TelegramError as exc:
         print(f"hienmau: telegram: {exc.message}", file=sys.stderr)
@@ -247,6 +294,8 @@ async def _run(config: Config, database: Database) -> int:
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await channel.stop()
     return 0
 

@@ -41,6 +41,7 @@ class TelegramConfig:
     listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "/telegram"
+    messages_per_second: float = 30.0  # Telegram's limit for a bot, over all chats
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class ScheduleConfig:
     quiet_hours: str = "21:00-07:00"
     tally_time: str = "18:00"
     reminder_offsets: tuple[str, ...] = ("3d", "1d", "07:00")
+    tick_seconds: int = 60  # how often `hienmau run` plans and sends
+    send_lease_seconds: int = 120  # a message claimed by a sender that died is retried after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,17 @@ def _validate(config: Config) -> None:
     for part in quiet:
         _time("[schedule] quiet_hours", part)
     _time("[schedule] tally_time", config.schedule.tally_time)
+    for key in ("tick_seconds", "send_lease_seconds"):
+        if not 1 <= getattr(config.schedule, key) <= 86_400:
+            raise ConfigError(
+                f"config: [schedule] {key}: expected seconds from 1 to 86400, got "
+                f"{getattr(config.schedule, key)!r}"
+            )
+    if not 0 < config.telegram.messages_per_second <= 1000:
+        raise ConfigError(
+            "config: [telegram] messages_per_second: expected a number above 0 (Telegram "
+            f"allows about 30), got {config.telegram.messages_per_second!r}"
+        )
     for offset in config.schedule.reminder_offsets:
         if not re.fullmatch(r"\d+[dh]|\d{1,2}:\d{2}", offset):
             raise ConfigError(

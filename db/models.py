@@ -21,6 +21,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -316,3 +317,40 @@ class Audit(Base):
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)
+
+
+class Quota(Base):
+    """A unit's quota (chỉ tiêu) in units of blood for a year, or its share of one drive with
+    the slot its people arrive in. `months`: the months it is expected to collect in (1-12)."""
+
+    __tablename__ = "quota"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "year", "drive_id"),
+        # A unique constraint lets NULLs repeat: a unit's yearly quota (no drive) is kept
+        # unique by this partial index, on SQLite and PostgreSQL alike.
+        Index(
+            "uq_quota_unit_year_yearly",
+            "unit_id",
+            "year",
+            unique=True,
+            sqlite_where=text("drive_id IS NULL"),
+            postgresql_where=text("drive_id IS NULL"),
+        ),
+        Index("ix_quota_year_drive", "year", "drive_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    target_units: Mapped[int] = mapped_column(Integer)
+    months: Mapped[list[int]] = mapped_column(JSONDict, default=list)
+    drive_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drive.id", ondelete="CASCADE"), index=True
+    )
+    slot_start: Mapped[dt.time | None] = mapped_column(Time)
+    slot_end: Mapped[dt.time | None] = mapped_column(Time)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Where it came from: "<file name>:<row>" or "chat".
+    source: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

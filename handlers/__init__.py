@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers import drive_admin, drives, general, profile, registration, volunteer
+from handlers import donations, drive_admin, drives, general, profile, registration, volunteer
 from handlers.context import Ctx
 from handlers.messages import Reply
 from handlers.wizard import Flow
@@ -42,6 +42,8 @@ COMMANDS: dict[str, Command] = {
     "stop": Command(profile.stop, N_("Tắt nhắc lịch")),
     "export": Command(profile.export, N_("Tải dữ liệu của tôi")),
     "forget": Command(profile.forget, N_("Xoá dữ liệu của tôi")),
+    "donated": Command(donations.donated, N_("Khai báo lần hiến máu")),
+    "mydonations": Command(donations.my_donations, N_("Lịch sử hiến máu của tôi")),
     # Volunteers --------------------------------------------------------------------------------
     "adddonor": Command(
         volunteer.add_donor, N_("Đăng ký giúp người hiến máu"), role=Role.VOLUNTEER
@@ -72,6 +74,7 @@ FLOWS: dict[str, Flow] = {
         registration.SELF,
         registration.BEHALF,
         profile.FORGET,
+        donations.DONATED,
         drive_admin.NEW,
         drive_admin.EDIT,
         drive_admin.MOVE,

@@ -56,6 +56,8 @@ async def help_(ctx: Ctx) -> list[Reply]:
         _("/start – bắt đầu, đăng ký hiến máu"),
         _("/drives – các đợt hiến máu sắp tới"),
         _("/mypledges – các đợt bạn đã đăng ký"),
+        _("/donated – khai báo một lần bạn đã hiến máu"),
+        _("/mydonations – lịch sử hiến máu, ngày được hiến lại"),
         _("/profile – xem và sửa hồ sơ, bật/tắt nhắc lịch"),
         _("/stop – tắt nhắc lịch"),
         _("/export – tải toàn bộ dữ liệu của bạn"),

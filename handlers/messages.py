@@ -91,3 +91,27 @@ class Reply:
 
 
 Dispatch = Callable[[Inbound], Awaitable[list[Reply]]]
+
+
+# Delivery of messages the bot starts itself (the outbox). A channel's `deliver` raises these;
+# the scheduler's sender decides what to do next.
+
+
+class DeliveryError(Exception):
+    """Sending failed for a reason that may pass: retry later with backoff."""
+
+
+class RetryAfter(DeliveryError):
+    """The platform asked to wait (`retry_after` seconds) before sending again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class Unreachable(DeliveryError):
+    """The person blocked the bot or left: never retry, mark the chat unreachable."""
+
+
+Deliver = Callable[[str, list[Reply]], Awaitable[None]]
+"""How a channel delivers replies to a chat id it has seen (raises DeliveryError)."""

@@ -4,13 +4,14 @@ caused them. The scheduler's sender delivers them; a dedup key makes a second wr
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from db.models import Identity, Outbox
+from db.models import Consent, Identity, Outbox, Person
 from services.work import Work
 
 
@@ -66,3 +67,153 @@ async def pending_for(work: Work, person_id: int) -> list[Outbox]:
         .order_by(Outbox.due_at, Outbox.id)
     )
     return list(await work.session.scalars(statement))
+
+
+# Sending ------------------------------------------------------------------------------------
+
+LEASE = dt.timedelta(minutes=2)  # a claimed row comes back after this if its sender died
+MAX_ATTEMPTS = 8
+# Notices sent only while the person consents to reminders; the others answer their own pledge.
+NEEDS_CONSENT = frozenset(
+    {"drive_reminder", "drive_notice", "eligible", "eligible_nudge", "milestone"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    channel: str
+    chat_id: str
+    language: str
+    person_id: int | None
+    key: str
+    params: dict[str, Any]
+    body: str | None
+    attempts: int
+
+
+async def claim(
+    work: Work,
+    channels: set[str],
+    *,
+    limit: int = 200,
+    quiet: bool = False,
+    lease: dt.timedelta = LEASE,
+) -> list[Job]:
+    """Take up to `limit` due rows for sending. A claimed row is leased (its due time moves
+    on by LEASE), so a sender that dies mid-batch loses nothing: the row is due again later.
+    On PostgreSQL, concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED)."""
+    now = work.now()
+    statement = (
+        select(Outbox, Identity, Person)
+        .join(Identity, Identity.id == Outbox.identity_id)
+        .outerjoin(Person, Person.id == Outbox.person_id)
+        .where(
+            Outbox.status == "pending",
+            Outbox.due_at <= now,
+            Identity.channel.in_(sorted(channels)),
+        )
+        .order_by(Outbox.due_at, Outbox.id)
+        .limit(limit)
+    )
+    if quiet:
+        statement = statement.where(Outbox.urgent.is_(True))
+    if work.session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True, of=Outbox)
+    jobs: list[Job] = []
+    rows = (await work.session.execute(statement)).all()
+    consenting = await _consenting({p.id for _r, _i, p in rows if p is not None}, work)
+    for row, identity, person in rows:
+        reason = _unsendable(row, identity, person, consenting)
+        if reason is not None:
+            row.status, row.last_error = "dropped", reason
+            continue
+        row.due_at = now + lease
+        row.attempts += 1
+        jobs.append(
+            Job(
+                row.id,
+                identity.channel,
+                identity.chat_id,
+                identity.language,
+                row.person_id,
+                row.key,
+                dict(row.params),
+                row.body,
+                row.attempts,
+            )
+        )
+    return jobs
+
+
+async def _consenting(person_ids: set[int], work: Work) -> set[int]:
+    if not person_ids:
+        return set()
+    rows = await work.session.scalars(
+        select(Consent.person_id).where(
+            Consent.person_id.in_(sorted(person_ids)),
+            Consent.purpose == "reminders",
+            Consent.withdrawn_at.is_(None),
+        )
+    )
+    return set(rows)
+
+
+def _unsendable(
+    row: Outbox, identity: Identity, person: Person | None, consenting: set[int]
+) -> str | None:
+    if identity.unreachable_at is not None:
+        return "unreachable"
+    if row.person_id is not None and (person is None or person.status != "active"):
+        return "person not active"
+    if row.key in NEEDS_CONSENT and row.person_id not in consenting:
+        return "no consent to reminders"
+    return None
+
+
+async def mark_sent(work: Work, job_ids: list[int]) -> None:
+    if job_ids:
+        await work.session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(job_ids), Outbox.status == "pending")
+            .values(status="sent", sent_at=work.now())
+        )
+
+
+async def release(work: Work, job_ids: list[int]) -> None:
+    """Give claimed rows back untried: due now, the claim not counted as an attempt."""
+    if job_ids:
+        await work.session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(job_ids), Outbox.status == "pending")
+            .values(due_at=work.now(), attempts=Outbox.attempts - 1)
+        )
+
+
+async def mark_dropped(work: Work, job_id: int, reason: str) -> None:
+    await work.session.execute(
+        update(Outbox).where(Outbox.id == job_id).values(status="dropped", last_error=reason[:500])
+    )
+
+
+async def retry_later(work: Work, job: Job, error: str, wait: dt.timedelta | None = None) -> None:
+    """Try again later: after `wait` (429) or with exponential backoff, then give up."""
+    if wait is None and job.attempts >= MAX_ATTEMPTS:
+        await work.session.execute(
+            update(Outbox)
+            .where(Outbox.id == job.id)
+            .values(status="failed", last_error=error[:500])
+        )
+        return
+    delay = wait or min(dt.timedelta(seconds=10 * 2 ** (job.attempts - 1)), dt.timedelta(hours=1))
+    values: dict[str, Any] = {"due_at": work.now() + delay, "last_error": error[:500]}
+    if wait is not None:
+        values["attempts"] = max(job.attempts - 1, 0)  # waiting on a rate limit is no failure
+    await work.session.execute(update(Outbox).where(Outbox.id == job.id).values(**values))
+
+
+async def counts(work: Work) -> dict[str, int]:
+    rows = await work.session.execute(
+        select(Outbox.status, func.count(Outbox.id)).group_by(Outbox.status)
+    )
+    return {status: int(n) for status, n in rows.all()}

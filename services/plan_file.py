@@ -70,6 +70,27 @@ class PlanFile:
 
 def read_plan(content: bytes, filename: str, year: int, *, max_bytes: int = MAX_BYTES) -> PlanFile:
     """The drives of the plan for `year` (1/12 of year-1 to 31/12 of year) and its bad rows."""
+    kind, lines = read_lines(content, filename, max_bytes=max_bytes)
+    header_at = _find_header(lines)
+    columns = _columns(lines[header_at])
+    data = [line for line in lines[header_at + 1 :] if not _is_total(line)]
+    if not data:
+        raise InvalidInput(N_("Tệp chỉ có dòng tiêu đề, chưa có đợt hiến máu nào."))
+    rows, problems = _read_rows(data, columns, _Window.of(year))
+    return PlanFile(rows=tuple(rows), problems=tuple(problems), kind=kind)
+
+
+def read_lines(
+    content: bytes,
+    filename: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    fields_of: Callable[[Sequence[Cell]], set[str]] | None = None,
+) -> tuple[str, list[Line]]:
+    """The kind ('csv' or 'xlsx') and the non-empty lines of a table (an XLSX's first sheet).
+
+    `fields_of` names the known headers of a row; it picks a CSV's delimiter (plan headers
+    by default). Other tables of the committees (quotas) read through here too."""
     if not content:
         raise InvalidInput(_EMPTY)
     if len(content) > max_bytes:
@@ -80,16 +101,13 @@ def read_plan(content: bytes, filename: str, year: int, *, max_bytes: int = MAX_
         )
     name = PureWindowsPath(filename).name  # either slash, whoever sent it
     kind = _kind(content, name)
-    lines = _xlsx_lines(content, name) if kind == "xlsx" else _csv_lines(content, name)
+    if kind == "xlsx":
+        lines = _xlsx_lines(content, name)
+    else:
+        lines = _csv_lines(content, name, fields_of or _known_fields)
     if not lines:
         raise InvalidInput(_EMPTY)
-    header_at = _find_header(lines)
-    columns = _columns(lines[header_at])
-    data = [line for line in lines[header_at + 1 :] if not _is_total(line)]
-    if not data:
-        raise InvalidInput(N_("Tệp chỉ có dòng tiêu đề, chưa có đợt hiến máu nào."))
-    rows, problems = _read_rows(data, columns, _Window.of(year))
-    return PlanFile(rows=tuple(rows), problems=tuple(problems), kind=kind)
+    return kind, lines
 
 
 def describe(problem: RowProblem) -> str:
@@ -120,7 +138,7 @@ def _megabytes(size: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Line:
+class Line:
     number: int  # as a spreadsheet shows it: 1-based, blank rows counted
     cells: tuple[Cell, ...]
 
@@ -143,7 +161,7 @@ def _kind(content: bytes, name: str) -> str:
     return "csv"
 
 
-def _xlsx_lines(content: bytes, name: str) -> list[_Line]:
+def _xlsx_lines(content: bytes, name: str) -> list[Line]:
     _check_unzipped_size(content, name)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -176,9 +194,11 @@ def _check_unzipped_size(content: bytes, name: str) -> None:
         )
 
 
-def _csv_lines(content: bytes, name: str) -> list[_Line]:
+def _csv_lines(
+    content: bytes, name: str, fields_of: Callable[[Sequence[Cell]], set[str]]
+) -> list[Line]:
     text = _decode(content, name)
-    delimiter = _sniff_delimiter(text)
+    delimiter = _sniff_delimiter(text, fields_of)
     try:
         records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         # a record, not a physical line: a quoted cell may hold line breaks
@@ -208,7 +228,7 @@ def _decode(content: bytes, name: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(text: str, fields_of: Callable[[Sequence[Cell]], set[str]]) -> str:
     """The delimiter that makes the most known headers appear in the first rows."""
 
     def score(delimiter: str) -> int:
@@ -217,15 +237,15 @@ def _sniff_delimiter(text: str) -> str:
             head = list(islice(records, HEADER_SEARCH_ROWS * 2))
         except csv.Error:
             return 0
-        return max((len(_known_fields(record)) for record in head), default=0)
+        return max((len(fields_of(record)) for record in head), default=0)
 
     return max((",", ";", "\t"), key=score)  # max keeps the first of equal scores
 
 
-def _non_empty(rows: Iterable[tuple[int, Sequence[Cell]]]) -> list[_Line]:
-    lines: list[_Line] = []
+def _non_empty(rows: Iterable[tuple[int, Sequence[Cell]]]) -> list[Line]:
+    lines: list[Line] = []
     for number, cells in rows:
-        if any(_text(cell) for cell in cells):
+        if any(cell_text(cell) for cell in cells):
             if len(lines) == MAX_ROWS:
                 raise InvalidInput(
                     N_(
@@ -234,14 +254,14 @@ def _non_empty(rows: Iterable[tuple[int, Sequence[Cell]]]) -> list[_Line]:
                     ),
                     max=MAX_ROWS,
                 )
-            lines.append(_Line(number, tuple(cells)))
+            lines.append(Line(number, tuple(cells)))
     return lines
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u00ad"))
 
 
-def _text(cell: Cell) -> str:
+def cell_text(cell: Cell) -> str:
     """A cell as clean text: NFC, single spaces; numbers and dates written the Vietnamese way."""
     if cell is None:
         return ""
@@ -304,10 +324,10 @@ def _field_of(header: str) -> str | None:
 
 
 def _known_fields(cells: Sequence[Cell]) -> set[str]:
-    return {found for cell in cells if (found := _field_of(_text(cell)))}
+    return {found for cell in cells if (found := _field_of(cell_text(cell)))}
 
 
-def _find_header(lines: Sequence[_Line]) -> int:
+def _find_header(lines: Sequence[Line]) -> int:
     """Index of the first line with every required header; plans often have a title above."""
     best, best_count = None, 1  # one known word in a title line is not a header
     for index, line in enumerate(lines[:HEADER_SEARCH_ROWS]):
@@ -341,8 +361,8 @@ class _Column:
     field: str | None  # None: a column we do not know
 
 
-def _columns(header: _Line) -> list[_Column]:
-    named = [(index, text) for index, cell in enumerate(header.cells) if (text := _text(cell))]
+def _columns(header: Line) -> list[_Column]:
+    named = [(index, text) for index, cell in enumerate(header.cells) if (text := cell_text(cell))]
     fields = _header_fields([text for _index, text in named])
     columns: list[_Column] = []
     by_field: dict[str, _Column] = {}
@@ -377,8 +397,8 @@ def _header_fields(headers: Sequence[str]) -> list[str | None]:
 _TOTAL_WORDS = {"tong", "tong cong", "total", "cong", "tong so", "grand total"}
 
 
-def _is_total(line: _Line) -> bool:
-    first = next((text for cell in line.cells if (text := _text(cell))), "")
+def _is_total(line: Line) -> bool:
+    first = next((text for cell in line.cells if (text := cell_text(cell))), "")
     folded = fold(first).strip(" .:")
     return folded in _TOTAL_WORDS or folded.startswith(("tong cong ", "total "))
 
@@ -403,7 +423,7 @@ class _Window:
 
 
 def _read_rows(
-    lines: Sequence[_Line], columns: Sequence[_Column], window: _Window
+    lines: Sequence[Line], columns: Sequence[_Column], window: _Window
 ) -> tuple[list[PlanRow], list[RowProblem]]:
     fields = {column.field: column for column in columns if column.field}
     unknown = [column for column in columns if column.field is None]
@@ -430,7 +450,7 @@ def _read_rows(
 
 @dataclass(slots=True)
 class _RowReader:
-    line: _Line
+    line: Line
     fields: Mapping[str, _Column]
     unknown: Sequence[_Column]  # columns we do not know; their values go into the notes
     window: _Window
@@ -438,9 +458,9 @@ class _RowReader:
 
     def read(self, sequence: int) -> PlanRow | list[RowProblem]:
         day = self.take(_DATE, partial(_parse_date, window=self.window))
-        start, end = self.take(_TIME, _parse_times) or (None, None)
+        start, end = self.take(_TIME, parse_times) or (None, None)
         place = self.take(_PLACE, _parse_place)
-        target = self.take(_TARGET, _parse_target)
+        target = self.take(_TARGET, parse_target)
         if self.problems or day is None or place is None or target is None:
             return [problem for _index, problem in sorted(self.problems, key=lambda p: p[0])]
         return PlanRow(
@@ -472,12 +492,12 @@ class _RowReader:
 
     def text(self, name: str) -> str:
         column = self.fields.get(name)
-        return _text(self.line.cell(column.index)) if column else ""
+        return cell_text(self.line.cell(column.index)) if column else ""
 
     def notes(self) -> str | None:
         parts = [self.text(_NOTES)]
         for column in self.unknown:
-            if value := _text(self.line.cell(column.index)):
+            if value := cell_text(self.line.cell(column.index)):
                 parts.append(f"{column.header}: {value}")
         return "\n".join(part for part in parts if part) or None
 
@@ -497,7 +517,7 @@ def _parse_date(cell: Cell, window: _Window) -> tuple[dt.date, bool]:
     elif isinstance(cell, dt.date):
         day, month_only = cell, False
     else:
-        day, month_only = _date_from_text(_text(cell))
+        day, month_only = _date_from_text(cell_text(cell))
     if not window.start <= day <= window.end:
         raise InvalidInput(
             N_("Tháng {date} nằm ngoài kế hoạch năm {year}: chỉ nhận ngày trong khoảng {window}.")
@@ -543,13 +563,13 @@ _TIME_RANGE = re.compile(rf"(?:tu\s*)?{_TIME_TEXT}(?:\s*(?:-|den)\s*{_TIME_TEXT}
 _DASHES = str.maketrans(dict.fromkeys("–—−", "-"))
 
 
-def _parse_times(cell: Cell) -> tuple[dt.time | None, dt.time | None]:
+def parse_times(cell: Cell) -> tuple[dt.time | None, dt.time | None]:
     """'7h30-11h00', 'từ 7h30 đến 11h', '07:30–11:00' or a time cell (a start only)."""
     if isinstance(cell, dt.datetime):
         return cell.time(), None
     if isinstance(cell, dt.time):
         return cell, None
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None, None
     match = _TIME_RANGE.fullmatch(fold(text.translate(_DASHES)))
@@ -574,7 +594,7 @@ def _time_of(hour: str, minute: str | None, text: str) -> dt.time:
 
 
 def _parse_place(cell: Cell) -> str:
-    place = _text(cell)
+    place = cell_text(cell)
     if not place:
         raise InvalidInput(N_("Chưa ghi địa điểm."))
     if len(place) > MAX_PLACE:
@@ -589,9 +609,9 @@ def _parse_place(cell: Cell) -> str:
 _TARGET_TEXT = re.compile(r"(\d{1,3}(?:[., ]\d{3})+|\d+)\s*(?:don vi(?: mau)?|dv|units?)?\.?")
 
 
-def _parse_target(cell: Cell) -> int:
+def parse_target(cell: Cell) -> int:
     """Units of blood: 150, '1.000' (one thousand), '150 đơn vị', an XLSX number."""
-    text = _text(cell)
+    text = cell_text(cell)
     if isinstance(cell, bool | dt.date | dt.time | dt.timedelta):
         target = None
     elif isinstance(cell, int | float):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from handlers.messages import Button, Dispatch, Inbound, InboundKind, Reply
+from handlers.messages import Button, Deliver, Dispatch, Inbound, InboundKind, Reply
 
 CHANNEL = "console"
 
@@ -96,3 +96,13 @@ class ConsoleChat:
             if not interactive:
                 print(f"> {line.rstrip()}", file=self.out, flush=True)
             await self.say(line)
+
+
+def printer(out: TextIO = sys.stdout) -> Deliver:
+    """Deliver outbox messages to console chats by printing them (demos, `jobs tick`)."""
+
+    async def deliver(chat_id: str, replies: list[Reply]) -> None:
+        for reply in replies:
+            print(f"[→ {chat_id}] {render(reply)}", file=out, end="\n\n", flush=True)
+
+    return deliver

@@ -52,7 +52,7 @@ from channels.telegram.render import (
     request_keyboard,
     to_inbound,
 )
-from handlers import COMMANDS
+from handlers import COMMANDS, messages
 from handlers.messages import Attachment, Dispatch, Inbound, InboundKind, Reply
 from locales import LANGUAGES, _, use_language
 from services.roles import Role
@@ -196,6 +196,27 @@ class TelegramChannel:
         else:
             await updater.start_polling(drop_pending_updates=False)
         log.info("telegram: @%s is running (%s)", self.bot.username, self.config.mode)
+
+    async def open_for_sending(self) -> None:
+        """Connect without taking updates (for `hienmau jobs tick`); `stop()` disconnects."""
+        await self.application.initialize()
+
+    async def deliver(self, chat_id: str, replies: list[Reply]) -> None:
+        """Send a message the bot starts itself (an outbox row), errors mapped for the sender."""
+        chat = int(chat_id)
+        try:
+            for reply in replies:
+                await self._send_reply(chat, reply, inline_keyboard(reply))
+        except RetryAfter as error:
+            raise messages.RetryAfter(_retry_seconds(error)) from error
+        except Forbidden as error:
+            raise messages.Unreachable(error.message) from error
+        except BadRequest as error:
+            if "chat not found" in error.message.lower():
+                raise messages.Unreachable(error.message) from error
+            raise messages.DeliveryError(error.message) from error
+        except TelegramError as error:
+            raise messages.DeliveryError(error.message) from error
 
     async def stop(self) -> None:
         if self._menu_sync is not None:
