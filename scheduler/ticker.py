@@ -4,6 +4,7 @@ minute with APScheduler; `hienmau jobs tick --now ISO` runs one tick at a given 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ class TickResult:
         p, s = self.planned, self.sent
         return (
             f"planned {p.total} (reminders {p.reminders}, drive notices {p.drive_notices}, "
-            f"eligible {p.eligible}, nudges {p.nudges}, milestones {p.milestones}); "
+            f"eligible {p.eligible}, nudges {p.nudges}); "
             f"sent {s.sent}, retried {s.retried}, dropped {s.dropped}"
         )
 
@@ -37,6 +38,9 @@ class Ticker:
         self.settings = settings
         self.sender = sender
         self._running = asyncio.Lock()  # one tick at a time in a process
+        # The date-bound planners run at the first tick of each hour (eligibility is a date:
+        # the other ticks of an hour would find nothing new).
+        self._last_daily: tuple[dt.date, int] | None = None
 
     async def tick(self) -> TickResult:
         async with self._running:
@@ -44,7 +48,12 @@ class Ticker:
 
     async def _tick(self) -> TickResult:
         async with self.database.work() as work:
-            planned = await planners.plan_all(work, self.settings)
+            local = work.now().astimezone(work.timezone)
+            hour = (local.date(), local.hour)
+            daily = self._last_daily is None or hour > self._last_daily
+            planned = await planners.plan_all(work, self.settings, daily=daily)
+        if daily:
+            self._last_daily = hour
         sent = await self.sender.drain()
         if planned.total or sent.sent or sent.retried or sent.dropped:
             log.info("tick: %s", TickResult(planned, sent).summary())

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from db.models import Deferral, Donation, Person
 from locales import N_
-from services import eligibility
+from services import eligibility, outbox
 from services.audit import Actor, record
 from services.eligibility import DonationKind
 from services.errors import Conflict, InvalidInput
@@ -157,6 +157,12 @@ async def add(
     await work.session.flush()
     await recompute_next_eligible(work, person)
     record(work, actor, "donation.add", person.id, kind=kind.value, verified=verified)
+    if actor.person_id != person.id:  # the donor who reports it is congratulated in the chat
+        total = await count(work, person.id)
+        if reached_milestone(total) and total > 1:
+            await outbox.enqueue(
+                work, person.id, "milestone", {"count": total}, f"milestone:{person.id}:{total}"
+            )
     return donation
 
 

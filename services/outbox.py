@@ -60,6 +60,70 @@ async def enqueue(
     return bool(getattr(result, "rowcount", 0))
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    person_id: int
+    key: str
+    params: dict[str, Any]
+    dedup_key: str
+    due_at: dt.datetime | None = None
+    urgent: bool = False
+
+
+async def reachable_identities(work: Work, person_ids: list[int]) -> dict[int, int]:
+    """person id -> the identity they were last seen on, among those still reachable."""
+    found: dict[int, tuple[dt.datetime, int]] = {}
+    for start in range(0, len(person_ids), 5000):
+        rows = await work.session.execute(
+            select(Identity.person_id, Identity.id, Identity.last_seen_at).where(
+                Identity.person_id.in_(person_ids[start : start + 5000]),
+                Identity.unreachable_at.is_(None),
+            )
+        )
+        for person_id, identity_id, seen in rows.all():
+            assert person_id is not None
+            if person_id not in found or (seen, identity_id) > found[person_id]:
+                found[person_id] = (seen, identity_id)
+    return {person_id: identity_id for person_id, (_seen, identity_id) in found.items()}
+
+
+async def enqueue_many(work: Work, notices: list[Notice]) -> int:
+    """`enqueue` for many people at once: one lookup of their chats, one bulk insert.
+    Returns how many rows were new."""
+    if not notices:
+        return 0
+    chats = await reachable_identities(work, sorted({n.person_id for n in notices}))
+    now = work.now()
+    rows = [
+        {
+            "identity_id": chats[n.person_id],
+            "person_id": n.person_id,
+            "key": n.key,
+            "params": n.params,
+            "urgent": n.urgent,
+            "due_at": n.due_at or now,
+            "dedup_key": n.dedup_key,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for n in notices
+        if n.person_id in chats
+    ]
+    if not rows:
+        return 0
+    before = await _count(work)
+    insert = pg_insert if work.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), 2000):
+        statement = insert(Outbox).on_conflict_do_nothing(index_elements=["dedup_key"])
+        await work.session.execute(statement, rows[start : start + 2000])
+    return await _count(work) - before
+
+
+async def _count(work: Work) -> int:
+    return int(await work.session.scalar(select(func.count(Outbox.id))) or 0)
+
+
 async def pending_for(work: Work, person_id: int) -> list[Outbox]:
     statement = (
         select(Outbox)

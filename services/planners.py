@@ -12,15 +12,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Exists, and_, exists, func, select
+from sqlalchemy import Exists, and_, exists, select
 
-from db.models import Consent, Donation, Drive, DriveSlot, Person, Pledge, Unit
+from db.models import Consent, Drive, DriveSlot, Person, Pledge, Unit
 from services import eligibility, outbox
 from services.drives import LIVE
+from services.outbox import Notice
 from services.schedule import Offset, local_moment, parse_offset
 from services.work import Work
-
-MILESTONES = (1, 5, 10, 15, 20, 30, 40, 50, 70, 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,6 @@ class PlanSettings:
     notice_lead_days: int = 7  # drive notices to donors who have not pledged
     nudge_after_days: int = 28  # a second "you can donate again" if still no pledge
     catch_up_days: int = 3  # after downtime, still send what fell due this recently
-    milestone_window_days: int = 7
 
 
 @dataclass(slots=True)
@@ -55,12 +53,14 @@ def _consenting() -> Exists:
     )
 
 
-async def plan_all(work: Work, settings: PlanSettings) -> Planned:
+async def plan_all(work: Work, settings: PlanSettings, *, daily: bool = True) -> Planned:
+    """Reminders of pledges at every tick; the planners that depend only on the date
+    (drive notices, donate again) when `daily` (the first tick of a day, then hourly)."""
     planned = Planned()
     planned.reminders = await drive_reminders(work, settings)
-    planned.drive_notices = await drive_notices(work, settings)
-    planned.eligible, planned.nudges = await donate_again(work, settings)
-    planned.milestones = await milestones(work, settings)
+    if daily:
+        planned.drive_notices = await drive_notices(work, settings)
+        planned.eligible, planned.nudges = await donate_again(work, settings)
     return planned
 
 
@@ -203,41 +203,21 @@ async def donate_again(work: Work, settings: PlanSettings) -> tuple[int, int]:
         )
         if key == "eligible_nudge":
             statement = statement.where(~pledged_since)
+        notices: list[Notice] = []
         for person_id, eligible_on in (await work.session.execute(statement)).all():
             assert eligible_on is not None
             due = local_moment(eligible_on, dt.time(9, 0), work.timezone) + dt.timedelta(days=after)
-            tally[index] += await outbox.enqueue(
-                work,
-                person_id,
-                key,
-                {"date": eligible_on.isoformat(), "drives": drives},
-                f"{key}:{person_id}:{eligible_on.isoformat()}",
-                due_at=max(due, now),
+            notices.append(
+                Notice(
+                    person_id,
+                    key,
+                    {"date": eligible_on.isoformat(), "drives": drives},
+                    f"{key}:{person_id}:{eligible_on.isoformat()}",
+                    due_at=max(due, now),
+                )
             )
+        tally[index] += await outbox.enqueue_many(work, notices)
     return counts[0], counts[1]
-
-
-async def milestones(work: Work, settings: PlanSettings) -> int:
-    """Congratulations when a recent donation brought a donor to an honour milestone."""
-    since = work.now() - dt.timedelta(days=settings.milestone_window_days)
-    recent = select(Donation.person_id).where(Donation.created_at >= since).distinct()
-    statement = (
-        select(Donation.person_id, func.count(Donation.id))
-        .join(Person, Person.id == Donation.person_id)
-        .where(
-            Donation.person_id.in_(recent),
-            Person.status == "active",
-            _consenting(),
-        )
-        .group_by(Donation.person_id)
-    )
-    queued = 0
-    for person_id, count in (await work.session.execute(statement)).all():
-        if count in MILESTONES and count > 1:
-            queued += await outbox.enqueue(
-                work, person_id, "milestone", {"count": count}, f"milestone:{person_id}:{count}"
-            )
-    return queued
 
 
 def settings_from(offsets: Sequence[str]) -> PlanSettings:

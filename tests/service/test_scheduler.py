@@ -228,3 +228,24 @@ async def test_a_rate_limit_delays_and_a_cancelled_drive_drops_its_reminders(
     async with database.work() as work:
         statuses = {r.key: r.status for r in await work.session.scalars(select(Outbox))}
     assert statuses["drive_cancelled"] == "sent"
+
+
+async def test_a_volunteer_recorded_milestone_is_congratulated_once(
+    database: Database, clock: FixedClock
+) -> None:
+    await load_units(database)
+    lan = await add_person(database, "lan", "Nguyễn Thị Lan", "+84912300001")
+    volunteer = await add_person(database, "vol", "Trần Văn Hùng", "+84912300009", role="volunteer")
+    days = [dt.date(2025, 1, 6) + dt.timedelta(days=90 * n) for n in range(5)]
+    for day in days:
+        async with database.work() as work:
+            person = await persons.get(work, lan)
+            assert person is not None
+            await donations.add(
+                work, person, day, DonationKind.WHOLE_BLOOD, Actor("v", volunteer), verified=True
+            )
+    inbox = Inbox()
+    await ticker(database, inbox).tick()
+    assert len(inbox.to("lan")) == 1 and "5 lần" in inbox.to("lan")[0]
+    await ticker(database, inbox).tick()
+    assert len(inbox.to("lan")) == 1
