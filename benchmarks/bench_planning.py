@@ -21,6 +21,7 @@ import resource
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,7 +216,7 @@ async def _tick(url: str) -> None:
 def _naive(jobs: int, donors: int) -> float:
     """Seconds to load one APScheduler job per reminder, scaled to `donors`."""
     scheduler = AsyncIOScheduler(timezone=ZONE)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
     started = time.perf_counter()
     run_at = NOW + dt.timedelta(days=30)
 
@@ -225,7 +226,8 @@ def _naive(jobs: int, donors: int) -> float:
     for person_id in range(jobs):
         scheduler.add_job(remind, "date", run_date=run_at, args=[person_id], id=str(person_id))
     elapsed = time.perf_counter() - started
-    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    grown = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
     scale = donors / jobs
     print(
         f"  naive: {jobs} APScheduler jobs loaded in {elapsed:.1f} s (+{grown:.0f} MB); "

@@ -37,4 +37,8 @@ def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliv
         quiet=QuietHours.parse(config.schedule.quiet_hours),
         lease=dt.timedelta(seconds=config.schedule.send_lease_seconds),
     )
-    return Ticker(database, settings_from(config.schedule.reminder_offsets), sender)
+    return Ticker(
+        database,
+        settings_from(config.schedule.reminder_offsets, config.schedule.tally_time),
+        sender,
+    )

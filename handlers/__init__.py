@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers import donations, drive_admin, drives, general, profile, registration, volunteer
+from handlers import (
+    donations,
+    drive_admin,
+    drives,
+    general,
+    profile,
+    registration,
+    tallies,
+    volunteer,
+)
 from handlers.context import Ctx
 from handlers.messages import Reply
 from handlers.wizard import Flow
@@ -50,6 +59,7 @@ COMMANDS: dict[str, Command] = {
     ),
     # Committees --------------------------------------------------------------------------------
     "newdrive": Command(drive_admin.new_drive, N_("Tạo đợt hiến máu mới"), role=Role.COMMITTEE),
+    "tally": Command(tallies.tally, N_("Báo cáo số liệu hôm nay"), role=Role.COMMITTEE),
     "managedrives": Command(
         drive_admin.manage, N_("Quản lý các đợt hiến máu"), role=Role.COMMITTEE
     ),
@@ -66,6 +76,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "ics": drives.ics_button,
     "share": drives.share_button,
     "mdrive": drive_admin.manage_button,
+    "tally": tallies.tally_button,
 }
 
 FLOWS: dict[str, Flow] = {

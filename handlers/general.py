@@ -67,6 +67,15 @@ async def help_(ctx: Ctx) -> list[Reply]:
     ]
     if Role.VOLUNTEER in ctx.roles:
         lines += ["", _("Dành cho tình nguyện viên:"), _("/adddonor – đăng ký giúp người hiến máu")]
+    if Role.COMMITTEE in ctx.roles:
+        lines += [
+            "",
+            _("Dành cho Ban chỉ đạo:"),
+            _("/newdrive – tạo đợt hiến máu mới"),
+            _("/managedrives – sửa, mở, dời lịch, huỷ đợt"),
+            _("/tally – báo cáo số liệu hôm nay"),
+            _("Gửi tệp kế hoạch năm (CSV/XLSX) để nhập các đợt hiến máu."),
+        ]
     return [Reply("\n".join(lines))]
 
 

@@ -13,8 +13,9 @@ from db.models import Drive, Pledge
 from handlers import format as fmt
 from handlers.drives import card_text, when
 from handlers.messages import Button, Reply
+from handlers.tallies import tally_text
 from locales import _, use_language
-from services import drives
+from services import drives, tallies
 from services.outbox import Job
 from services.work import Work
 
@@ -166,6 +167,13 @@ async def _milestone(work: Work, person_id: int | None, p: dict[str, Any]) -> li
     return [Reply(text)]
 
 
+async def _daily_tally(work: Work, person_id: int | None, p: dict[str, Any]) -> list[Reply] | None:
+    unit_id = p.get("unit_id")
+    day = dt.date.fromisoformat(p["day"])
+    tally = await tallies.compute(work, int(unit_id) if unit_id is not None else None, day)
+    return [Reply(tally_text(tally), buttons=(Button(_("🔕 Tắt báo cáo hằng ngày"), "tally:off"),))]
+
+
 RENDERERS = {
     "drive_rescheduled": _rescheduled,
     "drive_cancelled": _cancelled,
@@ -174,4 +182,5 @@ RENDERERS = {
     "eligible": _eligible,
     "eligible_nudge": _nudge,
     "milestone": _milestone,
+    "daily_tally": _daily_tally,
 }

@@ -27,7 +27,7 @@ class TickResult:
         p, s = self.planned, self.sent
         return (
             f"planned {p.total} (reminders {p.reminders}, drive notices {p.drive_notices}, "
-            f"eligible {p.eligible}, nudges {p.nudges}); "
+            f"eligible {p.eligible}, nudges {p.nudges}, tallies {p.tallies}); "
             f"sent {s.sent}, retried {s.retried}, dropped {s.dropped}"
         )
 

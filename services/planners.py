@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Exists, and_, exists, select
 
-from db.models import Consent, Drive, DriveSlot, Person, Pledge, Unit
-from services import eligibility, outbox
+from db.models import Consent, Drive, DriveSlot, Person, Pledge
+from services import eligibility, outbox, tallies
 from services.drives import LIVE
 from services.outbox import Notice
 from services.schedule import Offset, local_moment, parse_offset
+from services.units import descendants
 from services.work import Work
 
 
@@ -30,6 +31,7 @@ class PlanSettings:
     notice_lead_days: int = 7  # drive notices to donors who have not pledged
     nudge_after_days: int = 28  # a second "you can donate again" if still no pledge
     catch_up_days: int = 3  # after downtime, still send what fell due this recently
+    tally_time: dt.time = dt.time(18, 0)  # the daily tally to subscribed committee members
 
 
 @dataclass(slots=True)
@@ -38,11 +40,11 @@ class Planned:
     drive_notices: int = 0
     eligible: int = 0
     nudges: int = 0
-    milestones: int = 0
+    tallies: int = 0
 
     @property
     def total(self) -> int:
-        return self.reminders + self.drive_notices + self.eligible + self.nudges + self.milestones
+        return self.reminders + self.drive_notices + self.eligible + self.nudges + self.tallies
 
 
 def _consenting() -> Exists:
@@ -58,6 +60,7 @@ async def plan_all(work: Work, settings: PlanSettings, *, daily: bool = True) ->
     (drive notices, donate again) when `daily` (the first tick of a day, then hourly)."""
     planned = Planned()
     planned.reminders = await drive_reminders(work, settings)
+    planned.tallies = await tallies.plan_daily(work, settings.tally_time)
     if daily:
         planned.drive_notices = await drive_notices(work, settings)
         planned.eligible, planned.nudges = await donate_again(work, settings)
@@ -109,21 +112,6 @@ async def drive_reminders(work: Work, settings: PlanSettings) -> int:
     return queued
 
 
-async def _descendants(work: Work, unit_id: int) -> set[int]:
-    rows = (await work.session.execute(select(Unit.id, Unit.parent_id))).all()
-    children: dict[int, list[int]] = {}
-    for child, parent in rows:
-        if parent is not None:
-            children.setdefault(parent, []).append(child)
-    found, stack = {unit_id}, [unit_id]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
 async def drive_notices(work: Work, settings: PlanSettings) -> int:
     """One notice per drive to eligible, consenting donors of its units who have not pledged."""
     today = work.today()
@@ -139,7 +127,7 @@ async def drive_notices(work: Work, settings: PlanSettings) -> int:
     queued = 0
     for drive in list(drives):
         assert drive.unit_id is not None
-        units = await _descendants(work, drive.unit_id)
+        units = await descendants(work, drive.unit_id)
         pledged = select(Pledge.person_id).where(Pledge.drive_id == drive.id)
         people = await work.session.scalars(
             select(Person).where(
@@ -220,5 +208,8 @@ async def donate_again(work: Work, settings: PlanSettings) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def settings_from(offsets: Sequence[str]) -> PlanSettings:
-    return PlanSettings(offsets=tuple(parse_offset(o) for o in offsets))
+def settings_from(offsets: Sequence[str], tally_time: str = "18:00") -> PlanSettings:
+    return PlanSettings(
+        offsets=tuple(parse_offset(o) for o in offsets),
+        tally_time=dt.time.fromisoformat(tally_time),
+    )

@@ -120,3 +120,19 @@ async def path(work: Work, unit: Unit) -> str:
 async def display_name(work: Work, unit_id: int) -> str | None:
     unit = await work.session.get(Unit, unit_id)
     return await path(work, unit) if unit is not None else None
+
+
+async def descendants(work: Work, unit_id: int) -> set[int]:
+    """The unit and every unit below it."""
+    rows = (await work.session.execute(select(Unit.id, Unit.parent_id))).all()
+    children: dict[int, list[int]] = {}
+    for child, parent in rows:
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    found, stack = {unit_id}, [unit_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found

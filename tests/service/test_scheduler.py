@@ -249,3 +249,50 @@ async def test_a_volunteer_recorded_milestone_is_congratulated_once(
     assert len(inbox.to("lan")) == 1 and "5 lần" in inbox.to("lan")[0]
     await ticker(database, inbox).tick()
     assert len(inbox.to("lan")) == 1
+
+
+async def test_daily_tally_reaches_subscribed_committee_members_once_a_day(
+    database: Database, clock: FixedClock, chat_factory
+) -> None:  # type: ignore[no-untyped-def]
+    await load_units(database)
+    drive_id = await add_drive(database, dt.date(2026, 11, 26), unit_code="LCU-TD", status="open")
+    await add_drive(database, dt.date(2026, 11, 30), "Trường THPT Tam Đường", unit_code="LCU-TD")
+    await add_person(
+        database, "bcd", "Nguyễn Minh Đức", "+84912000003", role="committee", unit="LCU"
+    )
+    donors = [
+        await add_person(database, f"d{i}", "Người Hiến", f"+8491240000{i}") for i in range(3)
+    ]
+    for person_id in donors:
+        await _pledge(database, person_id, drive_id, None)
+    for person_id in donors[:2]:
+        async with database.work() as work:
+            person = await persons.get(work, person_id)
+            assert person is not None
+            await donations.add(
+                work,
+                person,
+                dt.date(2026, 11, 26),
+                DonationKind.WHOLE_BLOOD,
+                Actor("v"),
+                volume_ml=350,
+                drive_id=drive_id,
+                verified=True,
+            )
+    chat = chat_factory("bcd")
+    shown = await chat.say("/tally")
+    assert "3 người đăng ký, đã hiến 2/250 đơn vị" in shown and "7 ngày tới" in shown
+    assert "Từ 01/12/2025 đến nay: 2/500 đơn vị máu" in shown
+    assert "không có" not in shown
+    await chat.choose("Nhận báo cáo")
+    inbox = Inbox()
+    tick = ticker(database, inbox)
+    clock.set(at(26, 17, 59, month=11))
+    assert (await tick.tick()).planned.tallies == 0
+    clock.set(at(26, 18, 0, month=11))
+    await tick.tick()
+    assert len(inbox.to("bcd")) == 1 and "Báo cáo ngày 26/11/2026" in inbox.to("bcd")[0]
+    clock.set(at(26, 20, 0, month=11))
+    await tick.tick()
+    assert len(inbox.to("bcd")) == 1  # once a day
+    assert "dành cho người có vai trò" in await chat_factory("d0").say("/tally")
