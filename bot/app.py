@@ -39,6 +39,10 @@ def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliv
     )
     return Ticker(
         database,
-        settings_from(config.schedule.reminder_offsets, config.schedule.tally_time),
+        settings_from(
+            config.schedule.reminder_offsets,
+            config.schedule.tally_time,
+            config.schedule.notice_lead_days,
+        ),
         sender,
     )

@@ -59,6 +59,7 @@ class ScheduleConfig:
     quiet_hours: str = "21:00-07:00"
     tally_time: str = "18:00"
     reminder_offsets: tuple[str, ...] = ("3d", "1d", "07:00")
+    notice_lead_days: int = 7  # drive notices to eligible donors who have not pledged
     tick_seconds: int = 60  # how often `hienmau run` plans and sends
     send_lease_seconds: int = 120  # a message claimed by a sender that died is retried after this
 
@@ -152,6 +153,11 @@ def _validate(config: Config) -> None:
     for part in quiet:
         _time("[schedule] quiet_hours", part)
     _time("[schedule] tally_time", config.schedule.tally_time)
+    if not 0 <= config.schedule.notice_lead_days <= 60:
+        raise ConfigError(
+            "config: [schedule] notice_lead_days: expected 0 (no notices) to 60 days, got "
+            f"{config.schedule.notice_lead_days!r}"
+        )
     for key in ("tick_seconds", "send_lease_seconds"):
         if not 1 <= getattr(config.schedule, key) <= 86_400:
             raise ConfigError(

@@ -122,6 +122,7 @@ async def drive_notices(work: Work, settings: PlanSettings) -> int:
             Drive.unit_id.is_not(None),
             Drive.date > today,
             Drive.date <= today + dt.timedelta(days=settings.notice_lead_days),
+            Drive.date > today if settings.notice_lead_days else Drive.id.is_(None),
         )
     )
     queued = 0
@@ -208,8 +209,11 @@ async def donate_again(work: Work, settings: PlanSettings) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def settings_from(offsets: Sequence[str], tally_time: str = "18:00") -> PlanSettings:
+def settings_from(
+    offsets: Sequence[str], tally_time: str = "18:00", notice_lead_days: int = 7
+) -> PlanSettings:
     return PlanSettings(
         offsets=tuple(parse_offset(o) for o in offsets),
+        notice_lead_days=notice_lead_days,
         tally_time=dt.time.fromisoformat(tally_time),
     )

@@ -3,6 +3,7 @@ time, never in quiet hours, never to someone who should not get it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from sqlalchemy import select
@@ -296,3 +297,46 @@ async def test_daily_tally_reaches_subscribed_committee_members_once_a_day(
     await tick.tick()
     assert len(inbox.to("bcd")) == 1  # once a day
     assert "dành cho người có vai trò" in await chat_factory("d0").say("/tally")
+
+
+async def test_two_senders_at_once_never_send_a_row_twice(
+    database: Database, clock: FixedClock
+) -> None:
+    """On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED; SQLite has one writer."""
+    now = clock.now()
+    async with database.work() as work:
+        for n in range(300):
+            identity = Identity(
+                channel="console",
+                platform_user_id=f"c{n}",
+                chat_id=f"c{n}",
+                language="vi",
+                display_name="",
+                created_at=now,
+                last_seen_at=now,
+            )
+            work.session.add(identity)
+            await work.session.flush()
+            work.session.add(
+                Outbox(
+                    identity_id=identity.id,
+                    key="broadcast",
+                    params={},
+                    body=f"Tin {n}",
+                    urgent=True,
+                    due_at=now - dt.timedelta(minutes=1),
+                    dedup_key=f"b:{n}",
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+    inbox = Inbox()
+
+    def sender() -> Sender:
+        limits = {"console": Limits(per_second=10_000, per_chat_seconds=0)}
+        return Sender(database, {"console": inbox.deliver}, limits, batch=25, concurrency=4)
+
+    first, second = await asyncio.gather(sender().drain(), sender().drain())
+    assert first.sent + second.sent == 300
+    assert len(inbox.got) == 300 and len({chat for chat, _t in inbox.got}) == 300

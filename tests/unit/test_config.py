@@ -52,6 +52,12 @@ def test_toml_then_environment(tmp_path: Path) -> None:
         ({}, {"HIENMAU_NOPE": "1"}, "HIENMAU_NOPE"),
         ({"schedule": {"tally_time": "25:00"}}, {}, "[schedule] tally_time"),
         ({"telegram": {"mode": "push"}}, {}, "[telegram] mode"),
+        ({"schedule": {"reminder_offsets": ["3x"]}}, {}, "[schedule] reminder_offsets"),
+        ({"schedule": {"reminder_offsets": "3d"}}, {}, "[schedule] reminder_offsets"),
+        ({"schedule": {"quiet_hours": "21h-7h"}}, {}, "[schedule] quiet_hours"),
+        ({"schedule": {"tick_seconds": 0}}, {}, "[schedule] tick_seconds"),
+        ({"schedule": {"notice_lead_days": 100}}, {}, "[schedule] notice_lead_days"),
+        ({"telegram": {"messages_per_second": 0}}, {}, "[telegram] messages_per_second"),
     ],
 )
 def test_a_wrong_value_names_its_key(
