@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.config import Config
+from bot.secret import installation_secret
 from db.engine import create_engine
 from handlers.engine import Engine
 from handlers.messages import Deliver
@@ -18,7 +19,11 @@ from services.work import Database
 
 def open_database(config: Config, clock: Clock | None = None) -> Database:
     return Database(
-        create_engine(config.database.url), clock or SystemClock(), config.rules, config.zone
+        create_engine(config.database.url),
+        clock or SystemClock(),
+        config.rules,
+        config.zone,
+        secret=installation_secret(config),
     )
 
 
@@ -29,7 +34,10 @@ def build_engine(database: Database) -> Engine:
 def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliver]) -> Ticker:
     """The scheduler's tick: planners with the configured offsets, and a sender over the
     channels that can deliver."""
-    limits = {"telegram": Limits(per_second=config.telegram.messages_per_second)}
+    limits = {
+        "telegram": Limits(per_second=config.telegram.messages_per_second),
+        "zalo": Limits(per_second=config.zalo.messages_per_second),
+    }
     sender = Sender(
         database,
         deliverers,

@@ -19,9 +19,25 @@ from bot.config import Config, ConfigError, DatabaseConfig, load
 from channels.console import console
 from channels.console.console import ConsoleChat
 from channels.telegram.adapter import TelegramChannel
+from channels.zalo.adapter import ZaloChannel
+from channels.zalo.client import ZaloError
 from db.migrate import upgrade
 from handlers.messages import Deliver, Inbound, Reply
-from services import drives, persons, plan_file, plans, roles, units
+from handlers.reports import report_text
+from services import (
+    drives,
+    invites,
+    persons,
+    plan_file,
+    plans,
+    quota_file,
+    quotas,
+    report_files,
+    reports,
+    roles,
+    sharing,
+    units,
+)
 from services.audit import Actor
 from services.clock import Clock, FixedClock, SystemClock
 from services.errors import DomainError
@@ -76,11 +92,41 @@ def _parser() -> argparse.ArgumentParser:
     plan_import.add_argument("--dry-run", action="store_true", help="check and show, store nothing")
     plan_import.add_argument("--skip-bad", action="store_true", help="import the good rows only")
 
+    quota_cmd = commands.add_parser("quota", help="quotas (chỉ tiêu) of units for a year")
+    quota_sub = quota_cmd.add_subparsers(dest="quota_command", required=True)
+    quota_import = quota_sub.add_parser("import", help="import a quota table (CSV or XLSX)")
+    quota_import.add_argument("file")
+    quota_import.add_argument("--year", type=int, required=True, help="the quotas' year")
+    quota_import.add_argument("--parent", help="unit code the table's units belong under")
+    quota_import.add_argument(
+        "--drive", help="the rows are this drive's quotas: its id, or YEAR/NUMBER of the plan"
+    )
+    quota_import.add_argument(
+        "--dry-run", action="store_true", help="check and show, store nothing"
+    )
+    quota_import.add_argument("--skip-bad", action="store_true", help="import the good rows only")
+    quota_import.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="NAME=UNIT",
+        help="the file's NAME is the existing unit UNIT (code or name); may repeat",
+    )
+    quota_list = quota_sub.add_parser("list", help="quota, drives and collected per unit")
+    quota_list.add_argument("--year", type=int, required=True)
+    quota_list.add_argument("--unit", help="only this unit and its sub-units")
+
     drives_cmd = commands.add_parser("drives", help="blood drives")
     drives_sub = drives_cmd.add_subparsers(dest="drives_command", required=True)
     drives_list = drives_sub.add_parser("list", help="list drives")
     drives_list.add_argument("--from", dest="since", help="first date (dd/mm/yyyy or ISO)")
     drives_list.add_argument("--unit", help="only drives of this unit and its sub-units")
+
+    report = commands.add_parser("report", help="the year's report: drives, people, units, honours")
+    report.add_argument("--year", type=int, required=True, help="reporting year (1/12 of Y-1 on)")
+    report.add_argument("--unit", help="only this unit and its sub-units")
+    report.add_argument("--xlsx", metavar="OUT", help="write the report as an XLSX workbook")
+    report.add_argument("--chart", metavar="OUT.png", help="write a bar chart of units vs target")
 
     jobs_cmd = commands.add_parser("jobs", help="the scheduler")
     jobs_sub = jobs_cmd.add_subparsers(dest="jobs_command", required=True)
@@ -90,7 +136,15 @@ def _parser() -> argparse.ArgumentParser:
     grant = commands.add_parser("grant", help="give a registered person a role in a unit")
     grant.add_argument("role", help="volunteer, club_chair, committee or admin")
     grant.add_argument("--unit", required=True, help="unit code")
-    grant.add_argument("--phone", required=True, help="the person's phone number")
+    who = grant.add_mutually_exclusive_group(required=True)
+    who.add_argument("--phone", help="the registered person's phone number")
+    who.add_argument(
+        "--invite", action="store_true", help="print a one-time invitation link and write its QR"
+    )
+    grant.add_argument("--days", type=int, default=7, help="days the invitation stays valid")
+    grant.add_argument(
+        "--qr", help="where to write the QR code PNG (default: invite-ROLE-UNIT.png)"
+    )
     return parser
 
 
@@ -134,8 +188,16 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
             return 0
         if args.command == "plan":
             return await _plan_import(database, args)
+        if args.command == "quota" and args.quota_command == "import":
+            return await _quota_import(database, args)
+        if args.command == "quota":
+            return await _quota_list(database, args)
         if args.command == "drives":
             return await _drives_list(database, args)
+        if args.command == "report":
+            return await _report(database, args)
+        if args.command == "grant" and args.invite:
+            return await _grant_invite(config, database, args)
         if args.command == "grant":
             role = roles.parse_role(args.role)
             async with database.work() as work:
@@ -209,6 +271,128 @@ def _plan_line(outcome: plans.Outcome) -> str:
     )
 
 
+async def _quota_import(database: Database, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not 2000 <= args.year <= 2100:
+        print(f"hienmau: --year {args.year} is not a quota year", file=sys.stderr)
+        return 2
+    merges: dict[str, str] = {}
+    for merge in args.merge:
+        name, sep, unit = merge.partition("=")
+        if not sep or not name.strip() or not unit.strip():
+            print(f'hienmau: --merge {merge!r}: write it as "NAME=UNIT"', file=sys.stderr)
+            return 2
+        merges[name.strip()] = unit.strip()
+    try:
+        content = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        print(f"hienmau: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    parsed = quota_file.read_quotas(content, path.name, drive_mode=bool(args.drive))
+    for problem in parsed.problems:
+        print(
+            f"{'skipped: ' if args.skip_bad else ''}{plan_file.describe(problem)}", file=sys.stderr
+        )
+    if parsed.problems and not args.skip_bad:
+        print(
+            f"hienmau: nothing imported: {len(parsed.problems)} bad row(s); fix the file "
+            "or use --skip-bad to import the other rows",
+            file=sys.stderr,
+        )
+        return 1
+    async with database.work() as work:
+        result = await quotas.import_quotas(
+            work,
+            parsed,
+            args.year,
+            Actor("cli"),
+            parent_code=args.parent,
+            drive=args.drive,
+            merges=merges,
+            source=f"quota:{path.name}",
+            dry_run=args.dry_run,
+        )
+    for warning in parsed.warnings:
+        print(f"warning: {plan_file.describe(warning)}", file=sys.stderr)
+    for notice in result.warnings:
+        print(f"warning: {notice.text()}", file=sys.stderr)
+    quota_codes = {outcome.unit_code for outcome in result.outcomes}
+    groups = {  # group headings without a figure of their own, shown above their rows
+        name: f"{'group':<9} {'':>6}     {name} [{code}]{_in(parent)}  new unit"
+        for code, name, parent in result.created_units
+        if code not in quota_codes
+    }
+    for outcome in result.outcomes:
+        if outcome.row.group in groups:
+            print(groups.pop(outcome.row.group))
+        print(_quota_line(outcome))
+    for line in groups.values():
+        print(line)
+    for slot in result.slots:
+        print(
+            f"slot {slot.start:%H:%M}-{slot.end:%H:%M}: {slot.quotas} quotas, {slot.units} units"
+            f"{' (new slot)' if slot.created else ''}"
+        )
+    for near in result.near:
+        for code, name in near.candidates:
+            print(
+                f'possible match: line {near.line} "{near.name}" may be {name} [{code}]; '
+                f'if so, add --merge "{near.name}={code}"'
+            )
+    verb = "would import" if args.dry_run else "imported"
+    detail = ", ".join(f"{result.count(change)} {change.value}" for change in plans.Change)
+    created = f"; {len(result.created_units)} new units" if result.created_units else ""
+    skipped = f", skipped {len(parsed.problems)} bad row(s)" if parsed.problems else ""
+    print(f"{verb} {result.quotas} quotas, total {result.total} units ({detail}{created}{skipped})")
+    return 0
+
+
+def _in(parent: str | None) -> str:
+    return f" in {parent}" if parent else ""
+
+
+def _quota_line(outcome: quotas.QuotaOutcome) -> str:
+    row = outcome.row
+    figure = row.target_units or 0
+    parts = [
+        f"{outcome.change.value:<9} {figure:>6} đv  {outcome.unit_name} [{outcome.unit_code}]"
+        f"{_in(outcome.parent_name)}"
+    ]
+    if row.months:
+        parts.append("months " + ",".join(str(month) for month in row.months))
+    if row.slot_start and row.slot_end:
+        parts.append(f"slot {row.slot_start:%H:%M}-{row.slot_end:%H:%M}")
+    if outcome.old_units is not None:
+        parts.append(f"{outcome.old_units} -> {figure}")
+    if outcome.unit_created:
+        parts.append("new unit")
+    return "  ".join(parts)
+
+
+async def _quota_list(database: Database, args: argparse.Namespace) -> int:
+    async with database.work() as work:
+        figures = await quotas.quota_figures(work, args.year, args.unit)
+    width = max((len(figure.code) for figure in figures), default=0)
+    for figure in figures:
+        percent = "-" if figure.percent is None else f"{figure.percent}%"
+        due = "-" if figure.expected_by_now is None else str(figure.expected_by_now)
+        print(
+            f"{figure.code:<{width}}  quota {figure.quota:>6}  drives {figure.drives:>2} "
+            f"target {figure.drive_targets:>6}  collected {figure.collected:>6} {percent:>5}  "
+            f"due {due:>6} {'BEHIND' if figure.behind else '':<6}  "
+            f"{figure.name}{_in(figure.parent_name)}"
+        )
+    total = sum(f.quota for f in figures)
+    collected = sum(f.collected for f in figures)
+    share = f" ({round(collected * 100 / total)}%)" if total else ""
+    print(
+        f"{len(figures)} quotas, total {total} units, drive targets "
+        f"{sum(f.drive_targets for f in figures)}, collected {collected}{share}, "
+        f"{sum(1 for f in figures if f.behind)} behind"
+    )
+    return 0
+
+
 async def _drives_list(database: Database, args: argparse.Namespace) -> int:
     since = parse_date(args.since) if args.since else None
     async with database.work() as work:
@@ -231,6 +415,53 @@ async def _drives_list(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _grant_invite(config: Config, database: Database, args: argparse.Namespace) -> int:
+    role = roles.parse_role(args.role)
+    if not 1 <= args.days <= 90:
+        print("hienmau: --days must be 1 to 90", file=sys.stderr)
+        return 2
+    async with database.work() as work:
+        unit = await units.by_code(work, args.unit)
+        if unit is None:
+            print(f"hienmau: no unit with code {args.unit}", file=sys.stderr)
+            return 1
+        created = await invites.grant_invite(work, None, role, unit, Actor("cli"), args.days)
+        expires = created.invite.expires_at.astimezone(config.zone)
+    link = f"/start {created.payload}"
+    if config.telegram.token:
+        channel = TelegramChannel(config.telegram, _no_dispatch)
+        try:
+            await channel.open_for_sending()
+            link = f"https://t.me/{channel.bot.username}?start={created.payload}"
+        except TelegramError as exc:
+            print(f"hienmau: telegram unreachable ({exc.message}); printing the command form")
+        finally:
+            await channel.stop()
+    qr = Path(args.qr or f"invite-{role.value}-{args.unit}.png")
+    await asyncio.to_thread(qr.write_bytes, sharing.qr_png(link))
+    print(f"invitation: {role.value} in {args.unit}, one use, valid until {expires:%d/%m/%Y %H:%M}")
+    print(f"link: {link}")
+    print(f"QR code: {qr}")
+    return 0
+
+
+async def _report(database: Database, args: argparse.Namespace) -> int:
+    async with database.work() as work:
+        found = await reports.year_report(work, args.year, Actor("cli"), args.unit)
+    print(report_text(found))
+    for path, render in ((args.xlsx, report_files.workbook), (args.chart, report_files.chart_png)):
+        if path is None:
+            continue
+        content = await asyncio.to_thread(render, found)
+        try:
+            await asyncio.to_thread(Path(path).write_bytes, content)
+        except OSError as exc:
+            print(f"hienmau: cannot write {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"wrote {path} ({len(content)} bytes)")
+    return 0
+
+
 async def _jobs_tick(config: Config, now_text: str | None) -> int:
     clock: Clock = SystemClock()
     if now_text:
@@ -243,17 +474,24 @@ async def _jobs_tick(config: Config, now_text: str | None) -> int:
     database = app.open_database(config, clock)
     deliverers: dict[str, Deliver] = {"console": console.printer()}
     channel = None
+    zalo = None
     try:
         if config.telegram.token:
             channel = TelegramChannel(config.telegram, _no_dispatch)
             await channel.open_for_sending()
             deliverers["telegram"] = channel.deliver
+        if config.zalo.token:
+            zalo = ZaloChannel(config.zalo, _no_dispatch, hooks=app.build_engine(database))
+            await zalo.open_for_sending()
+            deliverers["zalo"] = zalo.deliver
         result = await app.build_ticker(config, database, deliverers).tick()
         print(result.summary())
         return 0
     finally:
         if channel is not None:
             await channel.stop()
+        if zalo is not None:
+            await zalo.stop()
         await database.dispose()
 
 
@@ -264,19 +502,23 @@ async def _no_dispatch(inbound: Inbound) -> list[Reply]:
 async def _run(config: Config, database: Database) -> int:
     if not config.telegram.token and not config.zalo.token:
         print(
-            "hienmau: no channel configured: set [telegram] token in config.toml "
-            "(or HIENMAU_TELEGRAM_TOKEN); for a terminal chat use `hienmau console --user ID`",
+            "hienmau: no channel configured: set [telegram] token or [zalo] token in "
+            "config.toml (or HIENMAU_TELEGRAM_TOKEN, HIENMAU_ZALO_TOKEN); for a terminal chat "
+            "use `hienmau console --user ID`",
             file=sys.stderr,
         )
         return 2
-    if not config.telegram.token:
-        print("hienmau: the Zalo channel is not built yet", file=sys.stderr)
-        return 2
     engine = app.build_engine(database)
-    channel = TelegramChannel(config.telegram, engine.dispatch, hooks=engine)
-    ticker = app.build_ticker(
-        config, database, {"telegram": channel.deliver, "console": console.printer()}
-    )
+    deliverers: dict[str, Deliver] = {"console": console.printer()}
+    channel = None
+    zalo = None
+    if config.telegram.token:
+        channel = TelegramChannel(config.telegram, engine.dispatch, hooks=engine)
+        deliverers["telegram"] = channel.deliver
+    if config.zalo.token:
+        zalo = ZaloChannel(config.zalo, engine.dispatch, hooks=engine)
+        deliverers["zalo"] = zalo.deliver
+    ticker = app.build_ticker(config, database, deliverers)
     scheduler = ticker.schedule(seconds=config.schedule.tick_seconds)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -284,19 +526,28 @@ async def _run(config: Config, database: Database) -> int:
     for signum in signals:
         loop.add_signal_handler(signum, stopping.set)
     try:
-        await channel.start()
+        if channel is not None:
+            await channel.start()
+        if zalo is not None:
+            await zalo.start()
         scheduler.start()
         await ticker.tick()  # at once, then every minute
         await stopping.wait()
     except TelegramError as exc:
         print(f"hienmau: telegram: {exc.message}", file=sys.stderr)
         return 1
+    except ZaloError as exc:
+        print(f"hienmau: zalo: {exc}", file=sys.stderr)
+        return 1
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
         if scheduler.running:
             scheduler.shutdown(wait=False)
-        await channel.stop()
+        if zalo is not None:
+            await zalo.stop()
+        if channel is not None:
+            await channel.stop()
     return 0
 
 

@@ -46,11 +46,20 @@ class TelegramConfig:
 
 @dataclass(frozen=True, slots=True)
 class ZaloConfig:
-    token: str = ""
-    base_url: str = ""
-    mode: str = "polling"
-    webhook_url: str = ""
-    webhook_secret: str = ""
+    token: str = ""  # from Zalo Bot Creator: "<bot id>:<secret>"
+    base_url: str = ""  # empty: https://bot-api.zaloplatforms.com
+    mode: str = "polling"  # polling | webhook
+    webhook_url: str = ""  # public URL Zalo posts to
+    webhook_secret: str = ""  # 8-256 characters, required for a webhook
+    listen: str = "127.0.0.1"
+    port: int = 8444
+    path: str = "/zalo"
+    # Public URL of `<path>/media` on this server, where Zalo fetches QR codes and charts
+    # (sendPhoto takes a URL only). Empty: `webhook_url` + "/media" in webhook mode, else
+    # images go as text only.
+    media_url: str = ""
+    messages_per_second: float = 10.0  # Zalo documents no limit: a cautious pace
+    poll_timeout: int = 30  # seconds a getUpdates waits for an update
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,16 @@ class ScheduleConfig:
     send_lease_seconds: int = 120  # a message claimed by a sender that died is retried after this
 
 
+SECRET_MIN_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    # Signs donor cards (/card). Empty: one is generated once into ./hienmau-secret.key.
+    # Changing it makes every card issued so far invalid.
+    secret: str = field(default="", repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -71,6 +90,7 @@ class Config:
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     rules: Rules = field(default_factory=Rules)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -83,6 +103,7 @@ _SECTION_TYPES = {
     "zalo": ZaloConfig,
     "schedule": ScheduleConfig,
     "rules": Rules,
+    "security": SecurityConfig,
 }
 
 
@@ -169,6 +190,7 @@ def _validate(config: Config) -> None:
             "config: [telegram] messages_per_second: expected a number above 0 (Telegram "
             f"allows about 30), got {config.telegram.messages_per_second!r}"
         )
+    _validate_zalo(config)
     for offset in config.schedule.reminder_offsets:
         if not re.fullmatch(r"\d+[dh]|\d{1,2}:\d{2}", offset):
             raise ConfigError(
@@ -196,6 +218,61 @@ def _validate(config: Config) -> None:
     for name in ("whole_blood_interval_days", "apheresis_interval_days"):
         if getattr(rules, name) <= 0:
             raise ConfigError(f"config: [rules] {name}: must be a positive number of days")
+    for name, most in (
+        ("deferral_flu_days", 366),
+        ("deferral_tattoo_months", 24),
+        ("deferral_surgery_months", 24),
+    ):
+        if not 1 <= getattr(rules, name) <= most:
+            raise ConfigError(
+                f"config: [rules] {name}: expected 1 to {most}, got {getattr(rules, name)!r}"
+            )
+    secret = config.security.secret
+    if secret and len(secret) < SECRET_MIN_CHARS:
+        raise ConfigError(
+            f"config: [security] secret: too short ({len(secret)} characters): use at least "
+            f"{SECRET_MIN_CHARS} random characters, or leave it empty to generate one"
+        )
+
+
+def _validate_zalo(config: Config) -> None:
+    zalo = config.zalo
+    if zalo.token and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{8,}", zalo.token):
+        raise ConfigError(
+            "config: [zalo] token: not a bot token from Zalo Bot Creator (like 1234567890:AbC...)"
+        )
+    if not 0 < zalo.messages_per_second <= 1000:
+        raise ConfigError(
+            "config: [zalo] messages_per_second: expected a number above 0 (Zalo documents "
+            f"no limit; 10 is cautious), got {zalo.messages_per_second!r}"
+        )
+    if not 1 <= zalo.poll_timeout <= 120:
+        raise ConfigError(
+            "config: [zalo] poll_timeout: expected seconds from 1 to 120, got "
+            f"{zalo.poll_timeout!r}"
+        )
+    if zalo.media_url:
+        _check_url("[zalo] media_url", zalo.media_url)
+    for name, section in (("telegram", config.telegram), ("zalo", zalo)):
+        if not 0 <= section.port <= 65535:
+            raise ConfigError(f"config: [{name}] port: expected 0 to 65535, got {section.port!r}")
+        if not section.path.startswith("/"):
+            raise ConfigError(f"config: [{name}] path: must start with '/', got {section.path!r}")
+    if zalo.token and zalo.mode == "webhook" and not 8 <= len(zalo.webhook_secret) <= 256:
+        raise ConfigError(
+            "config: [zalo] webhook_secret: Zalo needs 8 to 256 characters in webhook mode"
+        )
+    serves = zalo.token and (zalo.mode == "webhook" or zalo.media_url)
+    telegram_listens = config.telegram.token and config.telegram.mode == "webhook"
+    if (
+        serves
+        and telegram_listens
+        and (zalo.listen, zalo.port) == (config.telegram.listen, config.telegram.port)
+        and zalo.port != 0
+    ):
+        raise ConfigError(
+            f"config: [zalo] port: {zalo.port} is [telegram] port too; give each its own"
+        )
 
 
 def build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:

@@ -110,6 +110,8 @@ class Person(Base):
     # The first day the person may donate again (latest donation + interval, or a deferral's
     # end), kept in step by the transaction that records either. NULL: no known constraint.
     next_eligible_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # The channel reminders go to ("telegram", "zalo"); NULL: the one the person used last.
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
@@ -161,6 +163,19 @@ class DialogueState(Base):
     flow: Mapped[str] = mapped_column(String(40))
     step: Mapped[str] = mapped_column(String(40))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatMenu(Base):
+    """The numbered choices a chat without buttons (Zalo) was shown last, as [label, payload]
+    pairs: a typed "2" picks the second. Stored, so a restart or a message sent by another
+    process (`jobs tick`) still gives the number its meaning."""
+
+    __tablename__ = "chat_menu"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buttons: Mapped[list[list[str]]] = mapped_column(JSONDict, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

@@ -10,12 +10,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from handlers import (
+    audit,
+    cards,
+    checkin,
+    clubs,
     donations,
     drive_admin,
     drives,
     general,
+    invites,
     profile,
+    quotas,
     registration,
+    reports,
     tallies,
     volunteer,
 )
@@ -53,16 +60,35 @@ COMMANDS: dict[str, Command] = {
     "forget": Command(profile.forget, N_("Xoá dữ liệu của tôi")),
     "donated": Command(donations.donated, N_("Khai báo lần hiến máu")),
     "mydonations": Command(donations.my_donations, N_("Lịch sử hiến máu của tôi")),
+    "card": Command(cards.card, N_("Thẻ hiến máu (mã QR) để check-in")),
     # Volunteers --------------------------------------------------------------------------------
     "adddonor": Command(
         volunteer.add_donor, N_("Đăng ký giúp người hiến máu"), role=Role.VOLUNTEER
     ),
+    "checkin": Command(
+        checkin.checkin, N_("Check-in người hiến tại điểm hiến máu"), role=Role.VOLUNTEER
+    ),
     # Committees --------------------------------------------------------------------------------
     "newdrive": Command(drive_admin.new_drive, N_("Tạo đợt hiến máu mới"), role=Role.COMMITTEE),
-    "tally": Command(tallies.tally, N_("Báo cáo số liệu hôm nay"), role=Role.COMMITTEE),
+    "report": Command(reports.report, N_("Báo cáo tổng kết năm"), role=Role.COMMITTEE),
     "managedrives": Command(
         drive_admin.manage, N_("Quản lý các đợt hiến máu"), role=Role.COMMITTEE
     ),
+    # Club chairs (their own unit) and committees (every unit of their scope) ------------------
+    "quota": Command(quotas.quota, N_("Chỉ tiêu và tiến độ của đơn vị"), role=Role.CLUB_CHAIR),
+    "tally": Command(tallies.tally, N_("Báo cáo số liệu hôm nay"), role=Role.CLUB_CHAIR),
+    "newclub": Command(clubs.new_club, N_("Tạo câu lạc bộ hiến máu"), role=Role.CLUB_CHAIR),
+    "members": Command(clubs.members, N_("Thành viên câu lạc bộ"), role=Role.CLUB_CHAIR),
+    "linkclub": Command(
+        clubs.link_club, N_("Gắn nhóm chat với câu lạc bộ"), role=Role.CLUB_CHAIR, group=True
+    ),
+    "broadcast": Command(clubs.broadcast, N_("Gửi thông báo"), role=Role.CLUB_CHAIR),
+    "broadcasts": Command(
+        clubs.broadcast_results, N_("Kết quả các thông báo đã gửi"), role=Role.CLUB_CHAIR
+    ),
+    "grant": Command(invites.grant, N_("Trao vai trò, tạo link mời"), role=Role.COMMITTEE),
+    # Admins --------------------------------------------------------------------------------------
+    "audit": Command(audit.audit, N_("Nhật ký truy cập dữ liệu"), role=Role.ADMIN),
 }
 
 # Buttons outside a wizard: "prefix:value".
@@ -77,6 +103,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "share": drives.share_button,
     "mdrive": drive_admin.manage_button,
     "tally": tallies.tally_button,
+    "clubm": clubs.club_button,
 }
 
 FLOWS: dict[str, Flow] = {
@@ -91,6 +118,11 @@ FLOWS: dict[str, Flow] = {
         drive_admin.MOVE,
         drive_admin.CANCEL,
         drive_admin.PLAN,
+        quotas.QUOTA,
+        clubs.NEW_CLUB,
+        clubs.BROADCAST,
+        invites.GRANT,
+        checkin.CHECKIN,
         *profile.EDIT_FLOWS.values(),
     )
 }

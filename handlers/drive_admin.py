@@ -1,6 +1,6 @@
 """Drives for committees (Ban chỉ đạo): create, edit, open, reschedule and cancel a drive in
-chat, and import an annual plan sent as a file. Changes that touch pledged donors queue one
-notice each in the outbox, in the same transaction."""
+chat, and import an annual plan sent as a file (a quota table goes to handlers.quotas).
+Changes that touch pledged donors queue one notice each in the outbox, in the same transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from db.models import Drive
 from handlers import format as fmt
+from handlers import quotas as quota_chat
 from handlers import wizard
 from handlers.context import Ctx
 from handlers.drives import card_text
@@ -540,6 +541,11 @@ async def plan_document(ctx: Ctx) -> list[Reply]:
         ]
     try:
         year, parsed = _best_parse(attachment.content, attachment.filename, ctx.work.today())
+    except InvalidInput as error:  # no plan in it: perhaps the quota table (chỉ tiêu)
+        table = quota_chat.read_document(attachment)
+        if table is not None:
+            return await quota_chat.document(ctx, attachment, table)
+        return [Reply(error_text(error))]
     except DomainError as error:
         return [Reply(error_text(error))]
     if parsed.problems:

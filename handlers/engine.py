@@ -6,9 +6,9 @@ import logging
 
 from handlers import BUTTONS, COMMANDS, FLOWS, drive_admin, drives, general, registration, wizard
 from handlers.context import Ctx
-from handlers.messages import ChatType, Inbound, InboundKind, Reply
+from handlers.messages import Button, ChatType, Inbound, InboundKind, Reply
 from locales import _, use_language
-from services import dialogue, identities, roles
+from services import dialogue, identities, menus, roles
 from services.roles import RANK, Role, roles_of
 from services.work import Database
 
@@ -64,6 +64,19 @@ class Engine:
         if changed:
             log.info("%s chat %s is unreachable", channel, chat_id)
 
+    async def menu(self, channel: str, chat_id: str) -> tuple[Button, ...]:
+        """The numbered choices a chat without buttons (Zalo) was shown last."""
+        async with self.database.work() as work:
+            choices = await menus.recall(work, channel, chat_id)
+        return tuple(Button(label, payload) for label, payload in choices)
+
+    async def show_menu(self, channel: str, chat_id: str, choices: tuple[Button, ...]) -> str:
+        """Remember the choices a chat is shown now (none: a typed number means nothing).
+        Returns the chat's language, in which the channel words its "reply 1, 2 or 3"."""
+        async with self.database.work() as work:
+            await menus.remember(work, channel, chat_id, [(b.label, b.payload) for b in choices])
+            return await menus.chat_language(work, channel, chat_id)
+
     async def role_chats(self, channel: str) -> dict[str, frozenset[Role]]:
         """Chat id -> every role its person may act as (a higher role includes the lower)."""
         async with self.database.work() as work:
@@ -114,7 +127,11 @@ async def _group(ctx: Ctx) -> list[Reply]:
 
 async def _command(ctx: Ctx, name: str) -> list[Reply]:
     command = COMMANDS.get(name)
-    if ctx.state is not None and not (command and command.in_flow):
+    flow = FLOWS.get(ctx.state.flow) if ctx.state is not None else None
+    allowed = command is not None and (
+        command.in_flow or (flow is not None and name in flow.allowed_commands)
+    )
+    if ctx.state is not None and not allowed:
         return await _busy(ctx)
     if command is None:
         return await general.unknown(ctx)
@@ -134,6 +151,9 @@ async def _button(ctx: Ctx) -> list[Reply]:
     prefix, _sep, value = ctx.inbound.payload.partition(":")
     if prefix == "cmd":
         return await _command(ctx, value)
+    in_flow = ctx.state is not None and ctx.state.flow in FLOWS
+    if in_flow and ctx.state is not None and prefix in FLOWS[ctx.state.flow].steps:
+        return await wizard.resume(ctx, FLOWS[ctx.state.flow])  # a step's own button
     if prefix in BUTTONS:
         if ctx.state is not None and prefix != "lang":
             return await _busy(ctx)

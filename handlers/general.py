@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import drives, registration, wizard
+from handlers import checkin, drives, invites, registration, wizard
 from handlers.context import Ctx
 from handlers.messages import Button, ChatType, Reply
 from locales import _, use_language
@@ -32,8 +32,11 @@ def main_menu() -> tuple[Button, ...]:
 
 async def start(ctx: Ctx) -> list[Reply]:
     payload = ctx.inbound.argument
+    scanned = await checkin.deep_link(ctx, payload)  # a donor's card, or /start in a check-in
+    if scanned is not None:
+        return scanned
     if payload:
-        linked = await drives.deep_link(ctx, payload)
+        linked = await drives.deep_link(ctx, payload) or await invites.deep_link(ctx, payload)
         if linked is not None:
             return linked
     if ctx.inbound.chat_type is ChatType.GROUP:
@@ -58,6 +61,7 @@ async def help_(ctx: Ctx) -> list[Reply]:
         _("/mypledges – các đợt bạn đã đăng ký"),
         _("/donated – khai báo một lần bạn đã hiến máu"),
         _("/mydonations – lịch sử hiến máu, ngày được hiến lại"),
+        _("/card – thẻ hiến máu (mã QR) để check-in tại điểm hiến máu"),
         _("/profile – xem và sửa hồ sơ, bật/tắt nhắc lịch"),
         _("/stop – tắt nhắc lịch"),
         _("/export – tải toàn bộ dữ liệu của bạn"),
@@ -66,16 +70,39 @@ async def help_(ctx: Ctx) -> list[Reply]:
         _("/cancel – huỷ thao tác đang làm"),
     ]
     if Role.VOLUNTEER in ctx.roles:
-        lines += ["", _("Dành cho tình nguyện viên:"), _("/adddonor – đăng ký giúp người hiến máu")]
+        lines += [
+            "",
+            _("Dành cho tình nguyện viên:"),
+            _("/adddonor – đăng ký giúp người hiến máu"),
+            _("/checkin – check-in, ghi nhận hiến máu hoặc hoãn hiến tại điểm hiến máu"),
+        ]
+    if Role.CLUB_CHAIR in ctx.roles:
+        lines += [
+            "",
+            _("Dành cho chủ nhiệm CLB:"),
+            _("/newclub – tạo câu lạc bộ hiến máu"),
+            _("/members – thành viên, link mời, tải danh sách"),
+            _("/broadcast – gửi thông báo; /broadcasts – kết quả gửi"),
+            _("/linkclub – gõ trong nhóm chat để gắn nhóm với CLB"),
+        ]
     if Role.COMMITTEE in ctx.roles:
         lines += [
             "",
             _("Dành cho Ban chỉ đạo:"),
+            _("/grant – trao vai trò hoặc tạo link mời"),
             _("/newdrive – tạo đợt hiến máu mới"),
             _("/managedrives – sửa, mở, dời lịch, huỷ đợt"),
             _("/tally – báo cáo số liệu hôm nay"),
+            _("/report – báo cáo tổng kết năm (Excel, biểu đồ)"),
+            _("/quota – chỉ tiêu và tiến độ các đơn vị"),
             _("Gửi tệp kế hoạch năm (CSV/XLSX) để nhập các đợt hiến máu."),
+            _("Gửi bảng chỉ tiêu (CSV/XLSX) để nhập chỉ tiêu các đơn vị."),
         ]
+    elif Role.CLUB_CHAIR in ctx.roles:
+        lines.append(_("/quota – chỉ tiêu và tiến độ của đơn vị"))
+        lines.append(_("/tally – số liệu hôm nay của thành viên CLB"))
+    if Role.ADMIN in ctx.roles:
+        lines += ["", _("Dành cho quản trị viên:"), _("/audit – ai đã xem, sửa dữ liệu của ai")]
     return [Reply("\n".join(lines))]
 
 

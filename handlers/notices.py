@@ -15,7 +15,7 @@ from handlers.drives import card_text, when
 from handlers.messages import Button, Reply
 from handlers.tallies import tally_text
 from locales import _, use_language
-from services import drives, tallies
+from services import broadcasts, drives, tallies
 from services.outbox import Job
 from services.work import Work
 
@@ -170,8 +170,19 @@ async def _milestone(work: Work, person_id: int | None, p: dict[str, Any]) -> li
 async def _daily_tally(work: Work, person_id: int | None, p: dict[str, Any]) -> list[Reply] | None:
     unit_id = p.get("unit_id")
     day = dt.date.fromisoformat(p["day"])
-    tally = await tallies.compute(work, int(unit_id) if unit_id is not None else None, day)
+    tally = await tallies.compute(
+        work, int(unit_id) if unit_id is not None else None, day, clubs=bool(p.get("clubs"))
+    )
     return [Reply(tally_text(tally), buttons=(Button(_("🔕 Tắt báo cáo hằng ngày"), "tally:off"),))]
+
+
+async def _notice(work: Work, person_id: int | None, p: dict[str, Any]) -> list[Reply] | None:
+    found = await broadcasts.text_of(work, int(p.get("broadcast_id", 0)))
+    if found is None:
+        return None
+    text, sender = found
+    head = _("📢 Thông báo từ {sender}:").format(sender=sender) if sender else _("📢 Thông báo:")
+    return [Reply(f"{head}\n\n{text}")]
 
 
 RENDERERS = {
@@ -183,4 +194,5 @@ RENDERERS = {
     "eligible_nudge": _nudge,
     "milestone": _milestone,
     "daily_tally": _daily_tally,
+    "notice": _notice,
 }

@@ -9,10 +9,10 @@ from handlers import wizard
 from handlers.context import Ctx
 from handlers.fields import FIELD_STEPS, ask_phone, phone_answer, stored_birth
 from handlers.messages import Attachment, Button, Reply
-from handlers.wizard import Flow, Outcome, Step, choice
+from handlers.wizard import Flow, Outcome, Step, choice, error_text
 from locales import N_, _
 from services import persons, units
-from services.errors import InvalidInput
+from services.errors import DomainError, InvalidInput
 from services.persons import Purpose
 from services.validation import display_phone
 
@@ -43,9 +43,16 @@ async def show_profile(ctx: Ctx) -> Reply:
         _("• Cân nặng: {v}").format(v=fmt.weight(person.weight_kg)),
         _("• Nhắc lịch hiến máu: {v}").format(v=on if Purpose.REMINDERS in consents else off),
         _("• Chia sẻ với CLB: {v}").format(v=on if Purpose.CLUB_SHARING in consents else off),
-        "",
-        _("Chọn mục muốn sửa:"),
     ]
+    channels = await persons.linked_channels(ctx.work, person.id)
+    if len(channels) > 1:  # one person on Telegram and Zalo: reminders go to one of them
+        via = (
+            channel_name(person.preferred_channel)
+            if person.preferred_channel
+            else _("kênh bạn dùng gần nhất")
+        )
+        lines.append(_("• Nhận tin nhắc qua: {v}").format(v=via))
+    lines += ["", _("Chọn mục muốn sửa:")]
     buttons = (
         Button(_("Họ tên"), "profile:name"),
         Button(_("Điện thoại"), "profile:phone"),
@@ -56,10 +63,29 @@ async def show_profile(ctx: Ctx) -> Reply:
         Button(_("Cân nặng"), "profile:weight"),
         Button(_("🔔 Bật/tắt nhắc lịch"), "profile:reminders"),
         Button(_("👥 Bật/tắt chia sẻ CLB"), "profile:club_sharing"),
+        *((Button(_("📨 Kênh nhận tin nhắc"), "profile:channel"),) if len(channels) > 1 else ()),
         Button(_("📦 Tải dữ liệu"), "cmd:export"),
         Button(_("🗑 Xoá dữ liệu"), "cmd:forget"),
     )
     return Reply("\n".join(lines), buttons=buttons, columns=2)
+
+
+def channel_name(channel: str) -> str:
+    return {"telegram": "Telegram", "zalo": "Zalo"}.get(channel, channel)
+
+
+async def _channel_choice(ctx: Ctx) -> list[Reply]:
+    assert ctx.person is not None
+    channels = await persons.linked_channels(ctx.work, ctx.person.id)
+    return [
+        Reply(
+            _("Bạn muốn nhận tin nhắc hiến máu qua kênh nào?"),
+            buttons=(
+                Button(_("Kênh bạn dùng gần nhất"), "profile:via_last"),
+                *(Button(channel_name(c), f"profile:via_{c}") for c in channels),
+            ),
+        )
+    ]
 
 
 async def profile(ctx: Ctx) -> list[Reply]:
@@ -111,6 +137,17 @@ async def profile_button(ctx: Ctx, value: str) -> list[Reply]:
         held = purpose in await persons.active_consents(ctx.work, ctx.person.id)
         await persons.set_consent(ctx.work, ctx.person, purpose, not held, ctx.actor)
         return [await show_profile(ctx)]
+    if value == "channel":
+        return await _channel_choice(ctx)
+    if value.startswith("via_"):
+        channel = value.removeprefix("via_")
+        try:
+            await persons.set_preferred_channel(
+                ctx.work, ctx.person, None if channel == "last" else channel, ctx.actor
+            )
+        except DomainError as error:
+            return [Reply(error_text(error))]
+        return [Reply(_("✅ Đã cập nhật.")), await show_profile(ctx)]
     flow = EDIT_FLOWS.get(value)
     if flow is None:
         return [Reply(_("Nút này đã cũ. Gõ /profile để xem lại hồ sơ."))]

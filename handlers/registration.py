@@ -278,15 +278,19 @@ async def take_review(ctx: Ctx, value: str) -> Outcome:
             )
         ]
     ctx.person = await persons.register_self(ctx.work, ctx.identity, draft, ctx.actor)
-    return [
-        Reply(
-            _(
-                "🎉 Cảm ơn {name}! Bạn đã đăng ký thành công. Mỗi giọt máu cho đi, một cuộc "
-                "đời ở lại.\n\nXem các đợt hiến máu sắp tới: /drives\nXem hồ sơ: /profile\n"
-                "Các lệnh khác: /help"
-            ).format(name=draft.full_name)
-        )
-    ]
+    welcome = Reply(
+        _(
+            "🎉 Cảm ơn {name}! Bạn đã đăng ký thành công. Mỗi giọt máu cho đi, một cuộc "
+            "đời ở lại.\n\nXem các đợt hiến máu sắp tới: /drives\nXem hồ sơ: /profile\n"
+            "Các lệnh khác: /help"
+        ).format(name=draft.full_name)
+    )
+    pending = ctx.answers.get("invite")
+    if isinstance(pending, str):  # they came by an invitation link: use it now
+        from handlers.invites import accept  # invites imports this module: import late
+
+        return [welcome, *await accept(ctx, pending)]
+    return [welcome]
 
 
 STEPS = {

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Limits:
     per_second: float = 30.0
-    per_chat_seconds: float = 1.0
-    per_group_seconds: float = 3.0  # 20 a minute
+    per_chat_seconds: float = 1.1  # a margin over 1/s: arrival times jitter
+    per_group_seconds: float = 3.1  # 20 a minute, with a margin
 
 
 class RateLimiter:
@@ -50,20 +50,28 @@ class RateLimiter:
         self._lock = asyncio.Lock()
 
     async def acquire(self, chat: str, group: bool = False) -> None:
-        async with self._lock:
-            now = self._now()
-            slot = max(now, self._next, self._chats.get(chat, 0.0))
-            self._next = slot + 1.0 / self.limits.per_second
-            gap = self.limits.per_group_seconds if group else self.limits.per_chat_seconds
-            self._chats[chat] = slot + gap
-            if len(self._chats) > 50_000:  # forget chats whose turn has long passed
-                self._chats = {k: v for k, v in self._chats.items() if v > now}
+        """Wait for this chat's turn, then for a global slot. A chat that must wait keeps
+        no global slot meanwhile, so one busy chat never slows the others."""
+        while True:
+            async with self._lock:
+                now = self._now()
+                ready = self._chats.get(chat, 0.0)
+                if ready <= now:
+                    slot = max(now, self._next)
+                    self._next = slot + 1.0 / self.limits.per_second
+                    gap = self.limits.per_group_seconds if group else self.limits.per_chat_seconds
+                    self._chats[chat] = slot + gap
+                    if len(self._chats) > 50_000:  # forget chats whose turn has long passed
+                        self._chats = {k: v for k, v in self._chats.items() if v > now}
+                    break
+            await self._sleep(ready - now)
         if slot > now:
             await self._sleep(slot - now)
 
-    def pause(self, seconds: float) -> None:
-        """A 429: nobody sends before `seconds` from now."""
-        self._next = max(self._next, self._now() + seconds)
+    def pause(self, chat: str, seconds: float) -> None:
+        """A 429 for one chat: nothing more to it before `seconds` from now. (The global pace
+        already stays under the platform's limit, so other chats go on.)"""
+        self._chats[chat] = max(self._chats.get(chat, 0.0), self._now() + seconds)
 
 
 @dataclass(slots=True)
@@ -140,13 +148,14 @@ class Sender:
                 return _Outcome(job, error="no longer relevant", drop=True)
             async with semaphore:
                 limiter = self.limiters[job.channel]
-                await limiter.acquire(f"{job.channel}:{job.chat_id}", job.chat_id.startswith("-"))
+                chat = f"{job.channel}:{job.chat_id}"
+                await limiter.acquire(chat, job.chat_id.startswith("-"))
                 if time.monotonic() > deadline:
                     return _Outcome(job, release=True)
                 try:
                     await self.deliverers[job.channel](job.chat_id, replies)
                 except RetryAfter as error:
-                    limiter.pause(error.seconds)
+                    limiter.pause(chat, error.seconds)
                     return _Outcome(job, error=str(error), wait=error.seconds)
                 except Unreachable as error:
                     return _Outcome(job, error=str(error) or "blocked", unreachable=True)

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,11 +16,17 @@ from services.work import Work
 
 
 async def reachable_identity(work: Work, person_id: int) -> Identity | None:
-    """The chat a person was last seen in, among those that can still be reached."""
+    """The chat a person's messages go to, among those that can still be reached: on the
+    channel they chose (`Person.preferred_channel`), else the one they were last seen in."""
+    preferred = select(Person.preferred_channel).where(Person.id == person_id).scalar_subquery()
     statement = (
         select(Identity)
         .where(Identity.person_id == person_id, Identity.unreachable_at.is_(None))
-        .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
+        .order_by(
+            case((Identity.channel == preferred, 0), else_=1),
+            Identity.last_seen_at.desc(),
+            Identity.id.desc(),
+        )
         .limit(1)
     )
     return (await work.session.scalars(statement)).first()
@@ -68,23 +74,33 @@ class Notice:
     dedup_key: str
     due_at: dt.datetime | None = None
     urgent: bool = False
+    body: str | None = None
+    broadcast_id: int | None = None
 
 
 async def reachable_identities(work: Work, person_ids: list[int]) -> dict[int, int]:
-    """person id -> the identity they were last seen on, among those still reachable."""
-    found: dict[int, tuple[dt.datetime, int]] = {}
+    """person id -> the identity `reachable_identity` would choose, for many people at once."""
+    found: dict[int, tuple[bool, dt.datetime, int]] = {}
     for start in range(0, len(person_ids), 5000):
         rows = await work.session.execute(
-            select(Identity.person_id, Identity.id, Identity.last_seen_at).where(
+            select(
+                Identity.person_id,
+                Identity.id,
+                Identity.last_seen_at,
+                Identity.channel == func.coalesce(Person.preferred_channel, ""),
+            )
+            .join(Person, Person.id == Identity.person_id)
+            .where(
                 Identity.person_id.in_(person_ids[start : start + 5000]),
                 Identity.unreachable_at.is_(None),
             )
         )
-        for person_id, identity_id, seen in rows.all():
+        for person_id, identity_id, seen, chosen in rows.all():
             assert person_id is not None
-            if person_id not in found or (seen, identity_id) > found[person_id]:
-                found[person_id] = (seen, identity_id)
-    return {person_id: identity_id for person_id, (_seen, identity_id) in found.items()}
+            key = (bool(chosen), seen, identity_id)
+            if person_id not in found or key > found[person_id]:
+                found[person_id] = key
+    return {person_id: key[2] for person_id, key in found.items()}
 
 
 async def enqueue_many(work: Work, notices: list[Notice]) -> int:
@@ -100,6 +116,8 @@ async def enqueue_many(work: Work, notices: list[Notice]) -> int:
             "person_id": n.person_id,
             "key": n.key,
             "params": n.params,
+            "body": n.body,
+            "broadcast_id": n.broadcast_id,
             "urgent": n.urgent,
             "due_at": n.due_at or now,
             "dedup_key": n.dedup_key,
@@ -139,7 +157,7 @@ LEASE = dt.timedelta(minutes=2)  # a claimed row comes back after this if its se
 MAX_ATTEMPTS = 8
 # Notices sent only while the person consents to reminders; the others answer their own pledge.
 NEEDS_CONSENT = frozenset(
-    {"drive_reminder", "drive_notice", "eligible", "eligible_nudge", "milestone"}
+    {"drive_reminder", "drive_notice", "eligible", "eligible_nudge", "milestone", "notice"}
 )
 
 
@@ -186,9 +204,9 @@ async def claim(
         statement = statement.with_for_update(skip_locked=True, of=Outbox)
     jobs: list[Job] = []
     rows = (await work.session.execute(statement)).all()
-    consenting = await _consenting({p.id for _r, _i, p in rows if p is not None}, work)
+    agreed = await consenting({p.id for _r, _i, p in rows if p is not None}, work)
     for row, identity, person in rows:
-        reason = _unsendable(row, identity, person, consenting)
+        reason = _unsendable(row, identity, person, agreed)
         if reason is not None:
             row.status, row.last_error = "dropped", reason
             continue
@@ -210,7 +228,7 @@ async def claim(
     return jobs
 
 
-async def _consenting(person_ids: set[int], work: Work) -> set[int]:
+async def consenting(person_ids: set[int], work: Work) -> set[int]:
     if not person_ids:
         return set()
     rows = await work.session.scalars(
@@ -230,7 +248,7 @@ def _unsendable(
         return "unreachable"
     if row.person_id is not None and (person is None or person.status != "active"):
         return "person not active"
-    if row.key in NEEDS_CONSENT and row.person_id not in consenting:
+    if row.key in NEEDS_CONSENT and row.person_id is not None and row.person_id not in consenting:
         return "no consent to reminders"
     return None
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from db.models import (
+    ChatMenu,
     Consent,
     Deferral,
     DialogueState,
@@ -243,6 +244,9 @@ async def erase(work: Work, person: Person, actor: Actor) -> None:
                 DialogueState.channel == channel, DialogueState.chat_id == chat_id
             )
         )
+        await session.execute(
+            delete(ChatMenu).where(ChatMenu.channel == channel, ChatMenu.chat_id == chat_id)
+        )
     await session.execute(delete(Identity).where(Identity.person_id == person.id))
     await session.execute(delete(Consent).where(Consent.person_id == person.id))
     await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
@@ -306,6 +310,7 @@ async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
             "weight_kg": person.weight_kg,
             "unit": {"code": unit.code, "name": unit.name} if unit else None,
             "language": person.language,
+            "preferred_channel": person.preferred_channel,
             "status": person.status,
             "registered_by_volunteer": person.registered_by_id is not None,
             "confirmed_at": _iso(person.confirmed_at),
@@ -351,6 +356,27 @@ async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
         "next_eligible_on": _iso(person.next_eligible_on),
         "exported_at": _iso(work.now()),
     }
+
+
+async def linked_channels(work: Work, person_id: int) -> list[str]:
+    """The channels a person has a chat account on, sorted ("telegram", "zalo" ...)."""
+    rows = await work.session.scalars(
+        select(Identity.channel).where(Identity.person_id == person_id).distinct()
+    )
+    return sorted(rows)
+
+
+async def set_preferred_channel(
+    work: Work, person: Person, channel: str | None, actor: Actor
+) -> None:
+    """Where reminders go: `channel`, or with None the channel the person used last."""
+    if channel is not None and channel not in await linked_channels(work, person.id):
+        raise InvalidInput(N_("Bạn chưa liên kết tài khoản trên kênh này."))
+    if person.preferred_channel == channel:
+        return
+    person.preferred_channel = channel
+    person.updated_at = work.now()
+    record(work, actor, "person.update", person.id, field="preferred_channel")
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:

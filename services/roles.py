@@ -9,7 +9,8 @@ from sqlalchemy import select
 from db.models import Identity, Person, RoleGrant, Unit
 from locales import N_
 from services.audit import Actor, record
-from services.errors import InvalidInput, NotFound
+from services.errors import InvalidInput, NotAllowed, NotFound
+from services.units import descendants
 from services.work import Work
 
 
@@ -90,3 +91,48 @@ async def role_chats(work: Work, channel: str) -> dict[str, set[Role]]:
     for chat_id, role in rows.all():
         chats.setdefault(chat_id, set()).add(Role(role))
     return chats
+
+
+# Scopes --------------------------------------------------------------------------------------
+
+
+async def scope_units(work: Work, person_id: int, role: Role) -> set[int] | None:
+    """The units where `person_id` acts with at least `role`: each granted unit and every unit
+    below it. None means everywhere (an admin); an empty set means nowhere."""
+    held = await roles_of(work, person_id)
+    if any(r is Role.ADMIN for r, _unit in held):
+        return None
+    units: set[int] = set()
+    for held_role, unit in held:
+        if RANK[held_role] >= RANK[role]:
+            units |= await descendants(work, unit.id)
+    return units
+
+
+async def check_scope(work: Work, person_id: int, role: Role, unit_id: int | None) -> None:
+    """Refuse unless the person holds `role` (or higher) over `unit_id`."""
+    scope = await scope_units(work, person_id, role)
+    if scope is None:
+        return
+    if not scope or unit_id is None or unit_id not in scope:
+        raise NotAllowed(N_("Việc này nằm ngoài đơn vị bạn phụ trách."))
+
+
+async def revoke(work: Work, person: Person, role: Role, unit_code: str, actor: Actor) -> int:
+    rows = await work.session.scalars(
+        select(RoleGrant)
+        .join(Unit, Unit.id == RoleGrant.unit_id)
+        .where(
+            RoleGrant.person_id == person.id,
+            RoleGrant.role == role.value,
+            Unit.code == unit_code,
+            RoleGrant.revoked_at.is_(None),
+        )
+    )
+    changed = 0
+    for row in rows:
+        row.revoked_at = work.now()
+        changed += 1
+    if changed:
+        record(work, actor, "role.revoke", person.id, role=role.value, unit=unit_code)
+    return changed

@@ -13,4 +13,8 @@ class Rules:
     min_weight_male_kg: float = 45.0
     whole_blood_interval_days: int = 84  # 12 weeks
     apheresis_interval_days: int = 14  # 2 weeks
+    # Temporary deferrals a volunteer is offered at a drive (any other end date may be typed).
+    deferral_flu_days: int = 7  # after a flu-like illness
+    deferral_tattoo_months: int = 6
+    deferral_surgery_months: int = 12
     consent_version: str = "2026-01"

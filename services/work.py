@@ -22,6 +22,8 @@ class Work:
     clock: Clock
     rules: Rules
     timezone: zoneinfo.ZoneInfo
+    # The installation secret that signs donor cards ([security] secret); empty: none given.
+    secret: bytes = b""
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -35,12 +37,18 @@ class Database:
     """Opens units of work: `async with database.work() as work:` commits on success."""
 
     def __init__(
-        self, engine: AsyncEngine, clock: Clock, rules: Rules, timezone: zoneinfo.ZoneInfo
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        rules: Rules,
+        timezone: zoneinfo.ZoneInfo,
+        secret: bytes = b"",
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.rules = rules
         self.timezone = timezone
+        self.secret = secret
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         # SQLite has one writer at a time. Queueing units of work here costs nothing, where
         # waiting on the file lock (busy_timeout) sleeps in steps of up to 100 ms.
@@ -53,7 +61,7 @@ class Database:
                 await stack.enter_async_context(self._sqlite_lock)
             session = await stack.enter_async_context(self._sessions())
             await stack.enter_async_context(session.begin())
-            yield Work(session, self.clock, self.rules, self.timezone)
+            yield Work(session, self.clock, self.rules, self.timezone, self.secret)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -31,6 +31,8 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ZONE = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 # "Today" in tests: 26/11/2026, 10:00 in Hà Nội.
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=ZONE)
+# The installation secret that signs donor cards in tests ([security] secret).
+TEST_SECRET = b"test-secret-for-donor-cards-0123456789"
 
 
 def _pg_admin_dsn(url: str) -> str:
@@ -99,7 +101,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def database(database_url: str, clock: FixedClock) -> AsyncIterator[Database]:
-    db = Database(create_engine(database_url), clock, Rules(), ZONE)
+    db = Database(create_engine(database_url), clock, Rules(), ZONE, secret=TEST_SECRET)
     yield db
     await db.dispose()
 
@@ -127,7 +129,7 @@ class Transcript:
         for number, text in enumerate(labels, start=1):
             if label in text:
                 return await self.say(str(number))
-        raise AssertionError(f"no menu entry {label!r} in {labels}")
+        raise AssertionError(f"no menu entry {label!r} in {labels}\n{self.transcript[-1500:]}")
 
     @property
     def menu(self) -> list[str]:

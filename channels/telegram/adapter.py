@@ -139,6 +139,10 @@ async def call_with_retry(make: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
+async def _once(make: Callable[[], Awaitable[T]]) -> T:
+    return await make()
+
+
 class TelegramChannel:
     def __init__(
         self,
@@ -206,7 +210,7 @@ class TelegramChannel:
         chat = int(chat_id)
         try:
             for reply in replies:
-                await self._send_reply(chat, reply, inline_keyboard(reply))
+                await self._send_reply(chat, reply, inline_keyboard(reply), retry=False)
         except RetryAfter as error:
             raise messages.RetryAfter(_retry_seconds(error)) from error
         except Forbidden as error:
@@ -379,7 +383,12 @@ class TelegramChannel:
                 self._keyboard_chats.discard(chat_id)
             await self._send_reply(chat_id, reply, markup)
 
-    async def _send_reply(self, chat_id: int, reply: Reply, markup: Markup | None) -> None:
+    async def _send_reply(
+        self, chat_id: int, reply: Reply, markup: Markup | None, *, retry: bool = True
+    ) -> None:
+        """Send one reply; `retry` waits out a 429 here (answers in a chat), else it is raised
+        (the outbox sender re-queues the message and keeps the chat's pace)."""
+        call = call_with_retry if retry else _once
         chunks = html_chunks(reply.text) if reply.text.strip() else []
         attachment = reply.attachment
         caption: str | None = None
@@ -392,7 +401,7 @@ class TelegramChannel:
             caption = chunks.pop()
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            await call_with_retry(
+            await call(
                 partial(
                     self.bot.send_message,
                     chat_id,
@@ -402,7 +411,7 @@ class TelegramChannel:
                 )
             )
         if attachment is not None:
-            await call_with_retry(
+            await call(
                 partial(
                     self.bot.send_document,
                     chat_id,

@@ -140,3 +140,161 @@ def test_plan_import_refuses_a_bad_file_and_imports_nothing(tmp_path: Path) -> N
     assert "imported 1 drives, total target 100 units" in skipped.stdout
     missing = run(["plan", "import", str(tmp_path / "none.csv"), "--year", "2019"], tmp_path)
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SAMPLE_UNITS = Path(__file__).resolve().parents[2] / "bot" / "sample" / "units-laichau.csv"
+
+
+def add_thai_nguyen(tmp_path: Path) -> None:
+    province = tmp_path / "tinh.csv"
+    province.write_text("code,name,kind,parent_code\nTNG,Tỉnh Thái Nguyên,province,\n")
+    assert run(["units", "import", str(province)], tmp_path).returncode == 0
+
+
+@pytest.mark.slow
+def test_quota_import_prints_each_quota_and_the_totals_and_is_idempotent(tmp_path: Path) -> None:
+    add_thai_nguyen(tmp_path)
+    table = EXAMPLES / "quotas-thainguyen-2021.csv"
+    command = ["quota", "import", str(table), "--year", "2021", "--parent", "TNG"]
+    dry = run([*command, "--dry-run"], tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip().splitlines()[-1] == (
+        "would import 29 quotas, total 24500 units (29 new, 0 updated, 0 unchanged; 32 new units)"
+    )
+    first = run(command, tmp_path)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.strip().splitlines()
+    assert len(lines) == 33  # three group headings, 29 quotas, the summary
+    assert lines[-1].startswith("imported 29 quotas, total 24500 units (29 new")
+    assert lines[0].split() == [
+        "group", "Đại", "học", "Thái", "Nguyên", "[TNG-DHTN]", "in", "Tỉnh", "Thái", "Nguyên",
+        "new", "unit",
+    ]  # fmt: skip
+    assert lines[1] == (
+        "new          800 đv  Đại học Sư phạm [TNG-DHTN-DHSP] in Đại học Thái Nguyên"
+        "  months 1,5,11  new unit"
+    )
+    group_iv = "Các sở, ban, ngành, cơ quan, đơn vị, doanh nghiệp khác trên địa bàn tỉnh"
+    assert f"1600 đv  {group_iv} [TNG-CSBNCQDVDNKT] in Tỉnh Thái Nguyên  months 7,8" in lines[-2]
+    assert first.stderr == ""  # the total row agrees: no warning
+
+    again = run(command, tmp_path)
+    assert "imported 29 quotas, total 24500 units (0 new, 0 updated, 29 unchanged)" in again.stdout
+    assert "new unit" not in again.stdout
+
+    changed = tmp_path / "chi-tieu-2021.csv"
+    changed.write_text(
+        table.read_text(encoding="utf-8").replace("1,Đại học Sư phạm,800", "1,Đại học Sư phạm,850"),
+        encoding="utf-8",
+    )
+    updated = run(["quota", "import", str(changed), "--year", "2021", "--parent", "TNG"], tmp_path)
+    assert updated.returncode == 0, updated.stderr
+    assert "updated      850 đv  Đại học Sư phạm" in updated.stdout
+    assert "months 1,5,11  800 -> 850" in updated.stdout
+    assert "(0 new, 1 updated, 28 unchanged)" in updated.stdout
+    assert "warning: Dòng 36" in updated.stderr and "24.500 nhưng cộng các dòng được 24.550" in (
+        updated.stderr
+    )
+
+    listed = run(["quota", "list", "--year", "2021", "--unit", "TNG-DHTN"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.strip().splitlines()
+    assert len(rows) == 11
+    assert rows[0].split()[:12] == [
+        "TNG-DHTN-DHSP", "quota", "850", "drives", "0", "target", "0", "collected", "0", "0%",
+        "due", "850",
+    ]  # fmt: skip
+    assert rows[0].endswith("BEHIND  Đại học Sư phạm in Đại học Thái Nguyên")  # 2021 is over
+    assert rows[-1] == ("10 quotas, total 6000 units, drive targets 0, collected 0 (0%), 10 behind")
+    everything = run(["quota", "list", "--year", "2021"], tmp_path)
+    assert everything.stdout.strip().splitlines()[-1].startswith("29 quotas, total 24550 units")
+    none = run(["quota", "list", "--year", "2020"], tmp_path)
+    assert none.stdout.strip() == (
+        "0 quotas, total 0 units, drive targets 0, collected 0, 0 behind"
+    )
+    unknown = run(["quota", "list", "--year", "2021", "--unit", "NOPE"], tmp_path)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "hienmau: Không tìm thấy đơn vị có mã NOPE."
+
+
+@pytest.mark.slow
+def test_quota_import_refuses_bad_rows_and_unknown_units_or_drives(tmp_path: Path) -> None:
+    bad = tmp_path / "chi-tieu.csv"
+    bad.write_text(
+        'TT,Đơn vị,Chỉ tiêu,Tháng\n1,Xã Bình Lư,100,"3, 9"\n2,Xã Than Uyên,"1,5",\n'
+        "3,Xã Sìn Hồ,50,13\n",
+        encoding="utf-8",
+    )
+    command = ["quota", "import", str(bad), "--year", "2026"]
+    refused = run(command, tmp_path)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "Dòng 3, cột «Chỉ tiêu»" in refused.stderr and "Dòng 4, cột «Tháng»" in refused.stderr
+    assert "nothing imported: 2 bad row(s)" in refused.stderr
+    assert run(["quota", "list", "--year", "2026"], tmp_path).stdout.startswith("0 quotas")
+    skipped = run([*command, "--skip-bad"], tmp_path)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "skipped: Dòng 3, cột «Chỉ tiêu»" in skipped.stderr
+    assert skipped.stdout.strip().splitlines()[-1] == (
+        "imported 1 quotas, total 100 units (1 new, 0 updated, 0 unchanged; 1 new units, "
+        "skipped 2 bad row(s))"
+    )
+    for option, message in (
+        (["--parent", "NOPE"], "hienmau: Không tìm thấy đơn vị có mã NOPE."),
+        (["--drive", "999"], "hienmau: Không tìm thấy đợt hiến máu có mã số 999."),
+        (["--drive", "2026/4"], "hienmau: Không tìm thấy đợt 4 trong kế hoạch năm 2026."),
+    ):
+        result = run([*command, "--skip-bad", *option], tmp_path)
+        assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == message
+    merge = run([*command, "--merge", "Xã Bình Lư"], tmp_path)
+    assert merge.returncode == 2 and "NAME=UNIT" in merge.stderr
+    missing = run(["quota", "import", str(tmp_path / "none.csv"), "--year", "2026"], tmp_path)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    no_table = tmp_path / "ghi-chu.csv"
+    no_table.write_text("Họ tên,Ghi chú\nAn,x\n", encoding="utf-8")
+    result = run(["quota", "import", str(no_table), "--year", "2026"], tmp_path)
+    assert result.returncode == 1 and "«Đơn vị» và «Chỉ tiêu»" in result.stderr
+
+
+@pytest.mark.slow
+def test_drive_quotas_print_their_slots_and_near_names_are_merged_on_request(
+    tmp_path: Path,
+) -> None:
+    assert run(["units", "import", str(SAMPLE_UNITS)], tmp_path).returncode == 0
+    plan = EXAMPLES / "plan-laichau-2019.csv"
+    assert run(["plan", "import", str(plan), "--year", "2019", "--unit", "LCU"], tmp_path).stdout
+    drive = tmp_path / "dot-3.csv"
+    drive.write_text(
+        "TT,Đơn vị,Chỉ tiêu,Giờ\n1,CLB HMTN Công an tỉnh,60,7h30-8h30\n"
+        "2,Công ty Điện lực Lai Châu,40,\n3,Trường CĐ Cộng đồng Lai Châu,80,8h30-9h30\n",
+        encoding="utf-8",
+    )
+    command = ["quota", "import", str(drive), "--year", "2019", "--drive", "2019/3"]
+    result = run(command, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.strip().splitlines()
+    assert out[-3:] == [
+        "slot 07:30-08:30: 2 quotas, 100 units (new slot)",
+        "slot 08:30-09:30: 1 quotas, 80 units (new slot)",
+        "imported 3 quotas, total 180 units (3 new, 0 updated, 0 unchanged)",
+    ]
+    assert "CLB Hiến máu tình nguyện Công an tỉnh [LCU-CLB-CA] in Công an tỉnh Lai Châu" in out[0]
+    assert "slot 07:30-08:30" in out[1] and "new unit" not in result.stdout
+    assert "chỉ tiêu của đợt là 130 đơn vị (chênh +50)" in result.stderr
+    again = run(command, tmp_path)
+    assert "slot 07:30-08:30: 2 quotas, 100 units\n" in again.stdout
+
+    near = tmp_path / "huyen.csv"
+    near.write_text("TT,Đơn vị,Chỉ tiêu\n1,Huyện Sín Hồ,200\n", encoding="utf-8")
+    command = ["quota", "import", str(near), "--year", "2019", "--parent", "LCU", "--dry-run"]
+    dry = run(command, tmp_path)
+    assert (
+        'possible match: line 2 "Huyện Sín Hồ" may be Huyện Sìn Hồ [LCU-SH]; '
+        'if so, add --merge "Huyện Sín Hồ=LCU-SH"'
+    ) in dry.stdout
+    assert "1 new units" in dry.stdout
+    merged = run([*command, "--merge", "Huyện Sín Hồ=LCU-SH"], tmp_path)
+    assert "possible match" not in merged.stdout and "new unit" not in merged.stdout
+    assert "would import 1 quotas, total 200 units (1 new, 0 updated, 0 unchanged)" in (
+        merged.stdout
+    )

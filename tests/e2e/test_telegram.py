@@ -23,10 +23,10 @@ from telegram import Update
 from bot.config import TelegramConfig
 from channels.telegram.adapter import DOCUMENT_LIMIT, TelegramChannel, api_urls
 from channels.telegram.render import html_chunks, to_inbound
-from db.models import Identity, Person, RoleGrant
+from db.models import Identity, Person, Pledge, RoleGrant
 from handlers.engine import Engine
 from handlers.messages import Attachment, ChatType, Inbound, InboundKind, Reply
-from services import drives, identities, persons, roles, units
+from services import drives, identities, persons, quotas, roles, units
 from services.audit import Actor
 from services.clock import FixedClock
 from services.drives import SlotSpec
@@ -619,3 +619,97 @@ async def test_committee_imports_a_plan_sent_as_a_file(bot: Harness, database: D
     seen = len(bot.api.sent(donor.id))
     await bot.act(lambda: donor.send_document("anh.csv", plan, "text/csv"))
     assert "chỉ đọc được tin nhắn chữ" in bot.api.sent(donor.id)[seen].text
+
+
+EXAMPLE_QUOTAS = Path(__file__).resolve().parents[2] / "examples" / "quotas-thainguyen-2021.csv"
+
+
+async def test_committee_imports_a_quota_table_sent_as_a_file(
+    bot: Harness, database: Database
+) -> None:
+    await load_units(database)
+    async with database.work() as work:
+        await units.upsert(
+            work, [units.UnitRow("TNG", "Tỉnh Thái Nguyên", units.UnitKind.PROVINCE, None)]
+        )
+    member = bot.api.user(5301, "Hà")
+    await register(bot, member)
+    async with database.work() as work:
+        person = await work.session.scalar(select(Person))
+        assert person is not None
+        await roles.grant(work, person, Role.COMMITTEE, "TNG", Actor("test"))
+    table = EXAMPLE_QUOTAS.read_bytes()
+    seen = len(bot.api.sent(member.id))
+    await bot.act(lambda: member.send_document("chi-tieu-2021.csv", table, "text/csv"))
+    preview = "\n".join(m.text or "" for m in bot.api.sent(member.id)[seen:])
+    assert "Bảng chỉ tiêu năm 2021 (theo tên tệp): 29 chỉ tiêu, tổng 24.500 đơn vị máu." in preview
+    assert "Mới: 29 · cập nhật: 0 · không đổi: 0" in preview
+    assert "🆕 32 đơn vị mới: Đại học Thái Nguyên, Đại học Sư phạm" in preview
+    assert [b["text"] for b in bot.api.last_sent(member.id).buttons] == ["✅ Nhập", "❌ Huỷ"]
+    _pressed, done = await bot.press(member, "Nhập")
+    assert "Đã nhập 29 chỉ tiêu năm 2021, tổng 24.500 đơn vị máu (mới: 29" in done
+    assert "32 đơn vị mới" in done
+    async with database.work() as work:
+        figures = await quotas.quota_figures(work, 2021, unit_code="TNG")
+    assert (len(figures), sum(f.quota for f in figures)) == (29, 24_500)
+    parents = {f.name: f.parent_name for f in figures}
+    assert parents["Đại học Y Dược"] == "Đại học Thái Nguyên"
+    assert parents["Công ty Sam sung Thái Nguyên"] == (
+        "Các cơ quan, đơn vị, trường cao đẳng, trên địa bàn tỉnh"
+    )
+    shown = await bot.say(member, "/quota 2021")
+    assert "Chỉ tiêu năm 2021: 29 đơn vị, tổng 24.500 đơn vị máu." in shown
+    assert "📂 Đại học Thái Nguyên" in shown
+    assert "• Đại học Y Dược: chỉ tiêu 1.150 · đã thu 0 (0%) · ⚠️ chậm (đến nay cần 1.150)" in (
+        shown
+    )
+    assert "• Công ty Sam sung Thái Nguyên: chỉ tiêu 4.500" in shown
+    # The same file again: nothing changes.
+    await bot.act(lambda: member.send_document("chi-tieu-2021.csv", table, "text/csv"))
+    _pressed, again = await bot.press(member, "Nhập")
+    assert "(mới: 0, cập nhật: 0, không đổi: 29; 0 đơn vị mới)" in again
+
+
+# Check-in at a drive ---------------------------------------------------------------------------
+
+
+async def test_a_volunteer_checks_in_a_donor_by_the_token_of_their_card(
+    bot: Harness, database: Database
+) -> None:
+    from services import sharing  # appended by the check-in work: kept local to this test
+
+    await load_units(database)
+    drive_id = await add_drive(
+        database, dt.date(2026, 11, 26), "Nhà văn hoá xã Bình Lư", unit_code="LCU-TD"
+    )
+    donor_id = await add_telegram_person(database, 6101, "Lê Thị Dung", "0912000061")
+    await add_telegram_person(database, 6102, "Trần Văn Tình", "0912000062", Role.VOLUNTEER)
+    donor, volunteer = bot.api.user(6101, "Dung"), bot.api.user(6102, "Tình")
+
+    await bot.say(donor, "/card")
+    document = bot.api.last_sent(donor.id)
+    assert document.method == "sendDocument"
+    assert document.message["document"]["file_name"] == "the-hien-mau.png"
+    caption = document.text or ""
+    assert "🪪 Thẻ hiến máu của Lê Thị Dung" in caption and "0912000061" not in caption
+    code = caption.split("Mã thẻ: ")[1].split()[0]
+    token = code.replace("-", "")
+    # The QR opens the bot at the check-in of this donor: a t.me deep link.
+    link = f"https://t.me/{BOT}?start=card_{token}"
+    assert bytes(document.params["document"]) == sharing.qr_png(link)
+
+    assert "số điện thoại hoặc mã thẻ" in await bot.say(volunteer, "/checkin")
+    card = await bot.say(volunteer, code)  # the token typed as the card shows it
+    assert "👤 Lê Thị Dung" in card and "Năm sinh: 1990 · Nhóm máu: A Rh+" in card
+    assert "📍 Chưa check-in." in card
+    _pressed, done = await bot.press(volunteer, "Đã đến")
+    assert "✅ Đã check-in: Lê Thị Dung." in done
+    # Scanning the QR later sends /start card_<token>: the donor's card, checked in.
+    card = await bot.say(volunteer, f"/start card_{token}")
+    assert "👤 Lê Thị Dung" in card and "📍 Đã check-in lúc 10:00." in card
+    async with database.work() as work:
+        pledge = await work.session.scalar(
+            select(Pledge).where(Pledge.person_id == donor_id, Pledge.drive_id == drive_id)
+        )
+        assert pledge is not None and pledge.checked_in_at is not None
+        assert pledge.status == "attended" and pledge.channel == "walk_in"

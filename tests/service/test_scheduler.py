@@ -282,7 +282,7 @@ async def test_daily_tally_reaches_subscribed_committee_members_once_a_day(
             )
     chat = chat_factory("bcd")
     shown = await chat.say("/tally")
-    assert "3 người đăng ký, đã hiến 2/250 đơn vị" in shown and "7 ngày tới" in shown
+    assert "3 đăng ký · 0 đã đến · đã hiến 2/250 đơn vị" in shown and "7 ngày tới" in shown
     assert "Từ 01/12/2025 đến nay: 2/500 đơn vị máu" in shown
     assert "không có" not in shown
     await chat.choose("Nhận báo cáo")
