@@ -226,16 +226,7 @@ async def _plan_import(database: Database, args: argparse.Namespace) -> int:
         print(f"hienmau: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
     parsed = plan_file.read_plan(content, path.name, args.year)
-    for problem in parsed.problems:
-        print(
-            f"{'skipped: ' if args.skip_bad else ''}{plan_file.describe(problem)}", file=sys.stderr
-        )
-    if parsed.problems and not args.skip_bad:
-        print(
-            f"hienmau: nothing imported: {len(parsed.problems)} bad row(s); fix the file "
-            "or use --skip-bad to import the other rows",
-            file=sys.stderr,
-        )
+    if not _report_problems(parsed.problems, args.skip_bad):
         return 1
     async with database.work() as work:
         result = await plans.import_rows(
@@ -257,6 +248,20 @@ async def _plan_import(database: Database, args: argparse.Namespace) -> int:
         f"({detail}{skipped})"
     )
     return 0
+
+
+def _report_problems(problems: Sequence[plan_file.RowProblem], skip_bad: bool) -> bool:
+    """Print each bad row; False when they stop the import (no --skip-bad)."""
+    for problem in problems:
+        print(f"{'skipped: ' if skip_bad else ''}{plan_file.describe(problem)}", file=sys.stderr)
+    if problems and not skip_bad:
+        print(
+            f"hienmau: nothing imported: {len(problems)} bad row(s); fix the file "
+            "or use --skip-bad to import the other rows",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _plan_line(outcome: plans.Outcome) -> str:
@@ -289,16 +294,7 @@ async def _quota_import(database: Database, args: argparse.Namespace) -> int:
         print(f"hienmau: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
     parsed = quota_file.read_quotas(content, path.name, drive_mode=bool(args.drive))
-    for problem in parsed.problems:
-        print(
-            f"{'skipped: ' if args.skip_bad else ''}{plan_file.describe(problem)}", file=sys.stderr
-        )
-    if parsed.problems and not args.skip_bad:
-        print(
-            f"hienmau: nothing imported: {len(parsed.problems)} bad row(s); fix the file "
-            "or use --skip-bad to import the other rows",
-            file=sys.stderr,
-        )
+    if not _report_problems(parsed.problems, args.skip_bad):
         return 1
     async with database.work() as work:
         result = await quotas.import_quotas(

@@ -278,14 +278,21 @@ async def unpledge_button(ctx: Ctx, value: str) -> list[Reply]:
     ]
 
 
-async def ics_button(ctx: Ctx, value: str) -> list[Reply]:
+async def _pressed_drive(ctx: Ctx, value: str) -> Drive | list[Reply]:
+    """The drive a button names, or the replies that say why there is none."""
     drive_id = _id(value)
     if drive_id is None:
         return _expired()
     try:
-        drive = await drives.get(ctx.work, drive_id)
+        return await drives.get(ctx.work, drive_id)
     except DomainError as error:
         return [Reply(error_text(error))]
+
+
+async def ics_button(ctx: Ctx, value: str) -> list[Reply]:
+    drive = await _pressed_drive(ctx, value)
+    if isinstance(drive, list):
+        return drive
     if drive.date_is_month_only:
         return [Reply(_("Đợt này chưa chốt ngày cụ thể. Mình sẽ báo khi có lịch nhé."))]
     mine = await _mine(ctx, drive)
@@ -317,13 +324,9 @@ def share_link(ctx: Ctx, drive_id: int) -> str:
 
 
 async def share_button(ctx: Ctx, value: str) -> list[Reply]:
-    drive_id = _id(value)
-    if drive_id is None:
-        return _expired()
-    try:
-        drive = await drives.get(ctx.work, drive_id)
-    except DomainError as error:
-        return [Reply(error_text(error))]
+    drive = await _pressed_drive(ctx, value)
+    if isinstance(drive, list):
+        return drive
     link = share_link(ctx, drive.id)
     text = _(
         "Cùng đi hiến máu nhé! 🩸\n{title}\n📅 {when}\n📍 {place}\n\nĐăng ký tại: {link}"

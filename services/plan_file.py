@@ -72,7 +72,7 @@ def read_plan(content: bytes, filename: str, year: int, *, max_bytes: int = MAX_
     """The drives of the plan for `year` (1/12 of year-1 to 31/12 of year) and its bad rows."""
     kind, lines = read_lines(content, filename, max_bytes=max_bytes)
     header_at = _find_header(lines)
-    columns = _columns(lines[header_at])
+    columns = columns_of(lines[header_at], _header_fields)
     data = [line for line in lines[header_at + 1 :] if not _is_total(line)]
     if not data:
         raise InvalidInput(N_("Tệp chỉ có dòng tiêu đề, chưa có đợt hiến máu nào."))
@@ -355,19 +355,23 @@ def _find_header(lines: Sequence[Line]) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class _Column:
+class Column:
     index: int
     header: str  # as written in the file
     field: str | None  # None: a column we do not know
 
 
-def _columns(header: Line) -> list[_Column]:
+def columns_of(
+    header: Line, fields_of: Callable[[list[str]], Sequence[str | None]]
+) -> list[Column]:
+    """The header's columns, each with the field `fields_of` names for it; two columns of
+    one field stop the import, naming both (shared by plan and quota tables)."""
     named = [(index, text) for index, cell in enumerate(header.cells) if (text := cell_text(cell))]
-    fields = _header_fields([text for _index, text in named])
-    columns: list[_Column] = []
-    by_field: dict[str, _Column] = {}
+    fields = fields_of([text for _index, text in named])
+    columns: list[Column] = []
+    by_field: dict[str, Column] = {}
     for (index, text), found in zip(named, fields, strict=True):
-        column = _Column(index, text, found)
+        column = Column(index, text, found)
         if column.field in by_field:
             raise InvalidInput(
                 N_(
@@ -423,7 +427,7 @@ class _Window:
 
 
 def _read_rows(
-    lines: Sequence[Line], columns: Sequence[_Column], window: _Window
+    lines: Sequence[Line], columns: Sequence[Column], window: _Window
 ) -> tuple[list[PlanRow], list[RowProblem]]:
     fields = {column.field: column for column in columns if column.field}
     unknown = [column for column in columns if column.field is None]
@@ -451,8 +455,8 @@ def _read_rows(
 @dataclass(slots=True)
 class _RowReader:
     line: Line
-    fields: Mapping[str, _Column]
-    unknown: Sequence[_Column]  # columns we do not know; their values go into the notes
+    fields: Mapping[str, Column]
+    unknown: Sequence[Column]  # columns we do not know; their values go into the notes
     window: _Window
     problems: list[tuple[int, RowProblem]] = dataclasses.field(default_factory=list)
 

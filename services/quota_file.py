@@ -27,9 +27,11 @@ from services.errors import InvalidInput
 from services.plan_file import (
     HEADER_SEARCH_ROWS,
     Cell,
+    Column,
     Line,
     RowProblem,
     cell_text,
+    columns_of,
     parse_target,
     parse_times,
     read_lines,
@@ -81,7 +83,9 @@ def read_quotas(
     """The quotas of a committee's table and its bad rows."""
     kind, lines = read_lines(content, filename, max_bytes=max_bytes, fields_of=_known_fields)
     header_at = _find_header(lines)
-    columns = _columns(lines[header_at], drive_mode)
+    columns = columns_of(
+        lines[header_at], lambda texts: [_field_of(text, drive_mode) for text in texts]
+    )
     merged_quotas: dict[int, int] = {}
     if kind == "xlsx":
         lines, merged_quotas = _unmerge(content, lines, columns)
@@ -187,36 +191,7 @@ def _find_header(lines: Sequence[Line]) -> int:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Column:
-    index: int
-    header: str
-    field: str | None
-
-
-def _columns(header: Line, drive_mode: bool) -> list[_Column]:
-    columns: list[_Column] = []
-    by_field: dict[str, _Column] = {}
-    for index, cell in enumerate(header.cells):
-        if not (text := cell_text(cell)):
-            continue
-        column = _Column(index, text, _field_of(text, drive_mode))
-        if column.field in by_field:
-            raise InvalidInput(
-                N_(
-                    "Hai cột «{first}» và «{second}» trùng nhau (cùng một loại thông tin). "
-                    "Vui lòng chỉ giữ một cột."
-                ),
-                first=by_field[column.field].header,
-                second=text,
-            )
-        if column.field:
-            by_field[column.field] = column
-        columns.append(column)
-    return columns
-
-
-def _is_column_numbers(line: Line, columns: Sequence[_Column]) -> bool:
+def _is_column_numbers(line: Line, columns: Sequence[Column]) -> bool:
     """The row of column numbers under a header: '(1) (2) (3)' or 'A B 1 2'."""
     unit = next(column for column in columns if column.field == _UNIT)
     return bool(re.fullmatch(r"\(?[A-Za-z0-9]{1,2}\)?", cell_text(line.cell(unit.index))))
@@ -226,7 +201,7 @@ def _is_column_numbers(line: Line, columns: Sequence[_Column]) -> bool:
 
 
 def _unmerge(
-    content: bytes, lines: list[Line], columns: Sequence[_Column]
+    content: bytes, lines: list[Line], columns: Sequence[Column]
 ) -> tuple[list[Line], dict[int, int]]:
     """Spread a cell merged down a column over its rows, for the months and the arrival slot.
     A quota merged over several rows cannot be split: its rows are returned (row -> first row)."""
@@ -287,7 +262,7 @@ class _Total:
 
 @dataclass(slots=True)
 class _Reader:
-    columns: Sequence[_Column]
+    columns: Sequence[Column]
     drive_mode: bool
     merged_quotas: dict[int, int]  # row -> first row of a quota cell merged over both
     rows: list[QuotaRow] = field(default_factory=list)
@@ -299,7 +274,7 @@ class _Reader:
     slot: tuple[dt.time, dt.time] | None = None
     failed: bool = False  # a bad row makes the sums unreliable: no checksum warnings then
 
-    def column(self, name: str) -> _Column | None:
+    def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.field == name), None)
 
     def text(self, line: Line, name: str) -> str:

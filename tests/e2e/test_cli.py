@@ -95,6 +95,17 @@ def test_console_against_a_configured_database(tmp_path: Path) -> None:
     assert "/adddonor" in help_text.stdout
     unknown = run(["grant", "volunteer", "--unit", "HN-BK", "--phone", "0912 999 999"], tmp_path)
     assert unknown.returncode == 1
+    # An invitation: a one-time link and its QR code; a newcomer follows it and registers.
+    invited = run(["grant", "club_chair", "--unit", "HN-BK", "--invite", "--days", "3"], tmp_path)
+    assert invited.returncode == 0, invited.stderr
+    link = next(line for line in invited.stdout.splitlines() if line.startswith("link: "))
+    assert link.startswith("link: /start inv_")
+    assert (tmp_path / "invite-club_chair-HN-BK.png").read_bytes().startswith(b"\x89PNG")
+    script = f"{link[6:]}\n1\n1\n1\nLê Thị Hoa\n0912345671\n1992\nnữ\nO+\nbach khoa\n1\n1\n1\n"
+    newcomer = run(["console", "--user", "hoa"], tmp_path, script)
+    assert "vai trò chủ nhiệm CLB tại Phường Bách Khoa" in newcomer.stdout, newcomer.stdout[-1500:]
+    again = run(["console", "--user", "x"], tmp_path, f"{link[6:]}\n")
+    assert "đã được dùng" in again.stdout
 
 
 @pytest.mark.slow

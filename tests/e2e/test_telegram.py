@@ -26,6 +26,7 @@ from channels.telegram.render import html_chunks, to_inbound
 from db.models import Identity, Person, Pledge, RoleGrant
 from handlers.engine import Engine
 from handlers.messages import Attachment, ChatType, Inbound, InboundKind, Reply
+from scheduler.sender import Limits, Sender
 from services import drives, identities, persons, quotas, roles, units
 from services.audit import Actor
 from services.clock import FixedClock
@@ -713,3 +714,61 @@ async def test_a_volunteer_checks_in_a_donor_by_the_token_of_their_card(
         )
         assert pledge is not None and pledge.checked_in_at is not None
         assert pledge.status == "attended" and pledge.channel == "walk_in"
+
+
+# Clubs on Telegram -----------------------------------------------------------------------------
+
+
+async def test_a_chair_links_the_club_group_and_a_broadcast_reaches_members_and_group(
+    bot: Harness, database: Database
+) -> None:
+    await load_units(database)
+    chair = bot.api.user(5301, "Mai")
+    await register(bot, chair)
+    async with database.work() as work:
+        person = await work.session.scalar(select(Person))
+        assert person is not None
+        await roles.grant(work, person, Role.CLUB_CHAIR, "LCU-TD", Actor("test"))
+    await bot.say(chair, "/newclub")
+    await bot.say(chair, "CLB Hiến máu Tam Đường")
+    _pressed, created = await bot.press(chair, "CLB hiến máu")
+    link = next(line for line in created.splitlines() if line.startswith("https://t.me/"))
+    assert link.startswith(f"https://t.me/{BOT}?start=inv_")
+    payload = link.split("start=")[1]
+    member = bot.api.user(5302, "Lan")
+    async with database.work() as work:
+        identity = await identities.touch(work, "telegram", "5302", "5302", "vi", "Lan")
+        draft = DonorDraft(
+            "Nguyễn Thị Lan",
+            "+84912300077",
+            Birth(1995),
+            "female",
+            "O+",
+            None,
+            None,
+            frozenset(Purpose),
+        )
+        await persons.register_self(work, identity, draft, Actor("telegram:5302"))
+    assert "Chào mừng bạn gia nhập CLB Hiến máu Tam Đường" in await bot.say(
+        member, f"/start {payload}"
+    )
+    # In the club's group: only commands addressed to the bot, and the chair links it.
+    linked = await bot.say(chair, "/linkclub", chat_id=GROUP)
+    assert "đã gắn với CLB Hiến máu Tam Đường" in linked
+    await bot.say(chair, "/broadcast")
+    await bot.press(chair, "CLB Hiến máu Tam Đường")
+    await bot.press(chair, "Tất cả")
+    preview = await bot.say(chair, "Chủ nhật này hiến máu tại Trung tâm Y tế huyện <8h>!")
+    assert "Sẽ gửi tới 2 người" in preview
+    await bot.press(chair, "Gửi")
+    sender = Sender(
+        database,
+        {"telegram": bot.channel.deliver},
+        {"telegram": Limits(per_second=1000, per_chat_seconds=0, per_group_seconds=0)},
+    )
+    stats = await sender.drain()
+    assert stats.sent == 3  # two members and the group
+    for chat in (chair.id, member.id, GROUP):
+        text = bot.api.texts(chat)[-1]
+        assert "Thông báo từ CLB Hiến máu Tam Đường" in text and "<8h>" in text
+    assert "đã gửi 3" in await bot.say(chair, "/broadcasts")
