@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from importlib import resources
 
-from services import donations, drives, identities, persons, plan_file, plans, roles, units
+from services import donations, drives, identities, invites, persons, plan_file, plans, roles, units
 from services.audit import Actor
 from services.eligibility import DonationKind
 from services.persons import DonorDraft, Purpose
@@ -96,6 +96,14 @@ async def load(work: Work) -> None:
             )
     assert volunteer is not None
     await work.session.flush()
+    # The reserve club's members: its chair and the two donors.
+    club = await units.by_code(work, "LCU-CLB-DUBI")
+    if club is not None:
+        for user in ("demo-chair", "demo-donor-1", "demo-donor-2"):
+            identity = await identities.touch(work, "console", user, user)
+            member = await identities.person_of(work, identity)
+            if member is not None:
+                await invites.join_club(work, club, member, actor)
     name, phone, year, sex, group, unit_code = PENDING
     unit = await units.by_code(work, unit_code)
     await persons.register_on_behalf(
