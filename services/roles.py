@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 
 from sqlalchemy import select
 
@@ -12,6 +13,8 @@ from services.audit import Actor, record
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.units import descendants
 from services.work import Work
+
+log = logging.getLogger(__name__)
 
 
 class Role(enum.StrEnum):
@@ -115,6 +118,12 @@ async def check_scope(work: Work, person_id: int, role: Role, unit_id: int | Non
     if scope is None:
         return
     if not scope or unit_id is None or unit_id not in scope:
+        log.warning(
+            "refused: person %s acting as %s outside their scope (unit %s)",
+            person_id,
+            role.value,
+            unit_id,
+        )
         raise NotAllowed(N_("Việc này nằm ngoài đơn vị bạn phụ trách."))
 
 
