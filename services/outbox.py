@@ -104,8 +104,9 @@ async def reachable_identities(work: Work, person_ids: list[int]) -> dict[int, i
 
 
 async def enqueue_many(work: Work, notices: list[Notice]) -> int:
-    """`enqueue` for many people at once: one lookup of their chats, one bulk insert.
-    Returns how many rows were new."""
+    """`enqueue` for many people at once: notices already queued (by dedup key) are left out
+    first, then one lookup of the others' chats and a bulk insert. Returns the rows queued."""
+    notices = await _not_queued(work, notices)
     if not notices:
         return 0
     chats = await reachable_identities(work, sorted({n.person_id for n in notices}))
@@ -130,16 +131,23 @@ async def enqueue_many(work: Work, notices: list[Notice]) -> int:
     ]
     if not rows:
         return 0
-    before = await _count(work)
     insert = pg_insert if work.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for start in range(0, len(rows), 2000):
+        # ON CONFLICT still guards against a planner running at the same moment elsewhere.
         statement = insert(Outbox).on_conflict_do_nothing(index_elements=["dedup_key"])
         await work.session.execute(statement, rows[start : start + 2000])
-    return await _count(work) - before
+    return len(rows)
 
 
-async def _count(work: Work) -> int:
-    return int(await work.session.scalar(select(func.count(Outbox.id))) or 0)
+async def _not_queued(work: Work, notices: list[Notice]) -> list[Notice]:
+    keys = [n.dedup_key for n in notices]
+    queued: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        found = await work.session.scalars(
+            select(Outbox.dedup_key).where(Outbox.dedup_key.in_(keys[start : start + 5000]))
+        )
+        queued.update(found)
+    return [n for n in notices if n.dedup_key not in queued]
 
 
 async def pending_for(work: Work, person_id: int) -> list[Outbox]:
