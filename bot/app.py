@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.config import Config
+from bot.config import Config, serves_health
+from bot.health import HealthCheck, HealthServer
 from bot.secret import installation_secret
 from db.engine import create_engine
 from handlers.engine import Engine
+from handlers.inbound_limit import InboundLimiter
 from handlers.messages import Deliver
 from scheduler.sender import Limits, Sender
 from scheduler.ticker import Ticker
@@ -27,8 +29,10 @@ def open_database(config: Config, clock: Clock | None = None) -> Database:
     )
 
 
-def build_engine(database: Database) -> Engine:
-    return Engine(database)
+def build_engine(database: Database, config: Config | None = None) -> Engine:
+    """The engine; with `config`, users are held to `[security] inbound_per_minute`."""
+    per_minute = config.security.inbound_per_minute if config is not None else 0
+    return Engine(database, InboundLimiter(per_minute) if per_minute else None)
 
 
 def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliver]) -> Ticker:
@@ -54,3 +58,18 @@ def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliv
         ),
         sender,
     )
+
+
+def build_health_server(
+    config: Config, database: Database, channels: set[str]
+) -> HealthServer | None:
+    """The /healthz server `hienmau run` starts, or None ([health] serve)."""
+    if not serves_health(config):
+        return None
+    check = HealthCheck(
+        database,
+        channels,
+        max_lag_seconds=config.health.max_outbox_lag_seconds,
+        quiet=QuietHours.parse(config.schedule.quiet_hours),
+    )
+    return HealthServer(check, listen=config.health.listen, port=config.health.port)

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
-import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,8 +13,9 @@ from pathlib import Path
 
 from telegram.error import TelegramError
 
-from bot import app, demo
+from bot import app, db_commands, demo, logs
 from bot.config import Config, ConfigError, DatabaseConfig, load
+from bot.health import HealthServerError
 from channels.console import console
 from channels.console.console import ConsoleChat
 from channels.telegram.adapter import TelegramChannel
@@ -75,6 +75,17 @@ def _parser() -> argparse.ArgumentParser:
     db_cmd = commands.add_parser("db", help="database maintenance")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
+    db_backup = db_sub.add_parser(
+        "backup", help="copy the database (SQLite online backup; pg_dump for PostgreSQL)"
+    )
+    db_backup.add_argument(
+        "--to", metavar="PATH", help="file or directory (default: a timestamped file beside it)"
+    )
+    db_restore = db_sub.add_parser("restore", help="put a SQLite backup in place of the database")
+    db_restore.add_argument("source", metavar="FROM", help="a file `db backup` wrote")
+    db_restore.add_argument(
+        "--force", action="store_true", help="restore even while the database is in use"
+    )
 
     units_cmd = commands.add_parser("units", help="the unit tree (province, communes, clubs ...)")
     units_sub = units_cmd.add_subparsers(dest="units_command", required=True)
@@ -150,15 +161,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = load(args.config)
+        logs.configure(config)
         if args.command == "demo":
             return _demo(config, args)
+        if args.command == "db" and args.db_command == "backup":  # the schema as it is
+            return db_commands.db_backup(config, args.to)
+        if args.command == "db" and args.db_command == "restore":
+            return db_commands.db_restore(config, args.source, args.force)
         upgrade(config.database.url)  # every command works on an up-to-date schema
         if args.command == "jobs":
             return asyncio.run(_jobs_tick(config, args.now))
@@ -504,7 +515,7 @@ async def _run(config: Config, database: Database) -> int:
             file=sys.stderr,
         )
         return 2
-    engine = app.build_engine(database)
+    engine = app.build_engine(database, config)
     deliverers: dict[str, Deliver] = {"console": console.printer()}
     channel = None
     zalo = None
@@ -516,12 +527,15 @@ async def _run(config: Config, database: Database) -> int:
         deliverers["zalo"] = zalo.deliver
     ticker = app.build_ticker(config, database, deliverers)
     scheduler = ticker.schedule(seconds=config.schedule.tick_seconds)
+    health = app.build_health_server(config, database, set(deliverers))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     for signum in signals:
         loop.add_signal_handler(signum, stopping.set)
     try:
+        if health is not None:
+            await health.start()
         if channel is not None:
             await channel.start()
         if zalo is not None:
@@ -535,6 +549,9 @@ async def _run(config: Config, database: Database) -> int:
     except ZaloError as exc:
         print(f"hienmau: zalo: {exc}", file=sys.stderr)
         return 1
+    except HealthServerError as exc:
+        print(f"hienmau: {exc}", file=sys.stderr)
+        return 1
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
@@ -544,6 +561,8 @@ async def _run(config: Config, database: Database) -> int:
             await zalo.stop()
         if channel is not None:
             await channel.stop()
+        if health is not None:
+            await health.stop()
     return 0
 
 

@@ -81,6 +81,32 @@ class SecurityConfig:
     # Signs donor cards (/card). Empty: one is generated once into ./hienmau-secret.key.
     # Changing it makes every card issued so far invalid.
     secret: str = field(default="", repr=False)
+    # Messages one user may send a minute, in bursts of ten seconds' worth (120: 20 in 10 s);
+    # the first over the limit is answered "slow down", the rest ignored. 0: no limit.
+    inbound_per_minute: int = 120
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    format: str = "text"  # text | json (one JSON object a line)
+    level: str = "INFO"
+
+
+HEALTH_SERVE = ("webhook", "always", "never")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    # `hienmau run` answers GET /healthz on listen/port: when a channel is in webhook mode
+    # (webhook), always, or never.
+    serve: str = "webhook"
+    listen: str = "127.0.0.1"
+    port: int = 8445
+    max_outbox_lag_seconds: int = 900  # a due message waiting longer makes /healthz answer 503
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +117,8 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     rules: Rules = field(default_factory=Rules)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -104,6 +132,8 @@ _SECTION_TYPES = {
     "schedule": ScheduleConfig,
     "rules": Rules,
     "security": SecurityConfig,
+    "logging": LoggingConfig,
+    "health": HealthConfig,
 }
 
 
@@ -191,6 +221,7 @@ def _validate(config: Config) -> None:
             f"allows about 30), got {config.telegram.messages_per_second!r}"
         )
     _validate_zalo(config)
+    _validate_operations(config)
     for offset in config.schedule.reminder_offsets:
         if not re.fullmatch(r"\d+[dh]|\d{1,2}:\d{2}", offset):
             raise ConfigError(
@@ -208,6 +239,16 @@ def _validate(config: Config) -> None:
             _check_url(f"[{name}] webhook_url", section.webhook_url)
         if section.token and section.mode == "webhook" and not section.webhook_url:
             raise ConfigError(f"config: [{name}] webhook_url: required when mode = 'webhook'")
+    telegram = config.telegram
+    if (
+        telegram.token
+        and telegram.mode == "webhook"
+        and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", telegram.webhook_secret)
+    ):
+        raise ConfigError(
+            "config: [telegram] webhook_secret: required when mode = 'webhook': 16 to 256 "
+            "characters of A-Z, a-z, 0-9, _ and - (Telegram sends it with every update)"
+        )
     if config.telegram.token and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", config.telegram.token):
         raise ConfigError(
             "config: [telegram] token: not a bot token from @BotFather (like 123456789:AAE...)"
@@ -227,6 +268,11 @@ def _validate(config: Config) -> None:
             raise ConfigError(
                 f"config: [rules] {name}: expected 1 to {most}, got {getattr(rules, name)!r}"
             )
+    if not 0 <= config.security.inbound_per_minute <= 10_000:
+        raise ConfigError(
+            "config: [security] inbound_per_minute: expected 0 (no limit) to 10000 messages, "
+            f"got {config.security.inbound_per_minute!r}"
+        )
     secret = config.security.secret
     if secret and len(secret) < SECRET_MIN_CHARS:
         raise ConfigError(
@@ -273,6 +319,56 @@ def _validate_zalo(config: Config) -> None:
         raise ConfigError(
             f"config: [zalo] port: {zalo.port} is [telegram] port too; give each its own"
         )
+
+
+def _validate_operations(config: Config) -> None:
+    """[logging] and [health]."""
+    if config.logging.format not in LOG_FORMATS:
+        raise ConfigError(
+            f"config: [logging] format: expected 'text' or 'json', got {config.logging.format!r}"
+        )
+    if config.logging.level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"config: [logging] level: expected one of {', '.join(LOG_LEVELS)}, got "
+            f"{config.logging.level!r}"
+        )
+    health = config.health
+    if health.serve not in HEALTH_SERVE:
+        raise ConfigError(
+            f"config: [health] serve: expected 'webhook', 'always' or 'never', got {health.serve!r}"
+        )
+    if not 0 <= health.port <= 65535:
+        raise ConfigError(f"config: [health] port: expected 0 to 65535, got {health.port!r}")
+    if not health.listen.strip():
+        raise ConfigError("config: [health] listen: an address is needed, e.g. '127.0.0.1'")
+    if not 1 <= health.max_outbox_lag_seconds <= 7 * 86_400:
+        raise ConfigError(
+            "config: [health] max_outbox_lag_seconds: expected seconds from 1 to 604800, got "
+            f"{health.max_outbox_lag_seconds!r}"
+        )
+    if health.port == 0 or not serves_health(config):
+        return
+    for name, section in (("telegram", config.telegram), ("zalo", config.zalo)):
+        listens = section.token and (
+            section.mode == "webhook" or (name == "zalo" and config.zalo.media_url)
+        )
+        if listens and (section.listen, section.port) == (health.listen, health.port):
+            raise ConfigError(
+                f"config: [health] port: {health.port} is [{name}] port too; give each its own"
+            )
+
+
+def webhook_mode(config: Config) -> bool:
+    """Whether a configured channel takes its updates by webhook."""
+    return any(
+        section.token and section.mode == "webhook" for section in (config.telegram, config.zalo)
+    )
+
+
+def serves_health(config: Config) -> bool:
+    """Whether `hienmau run` answers /healthz ([health] serve)."""
+    serve = config.health.serve
+    return serve == "always" or (serve == "webhook" and webhook_mode(config))
 
 
 def build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:

@@ -166,6 +166,19 @@ class DialogueState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class HandledUpdate(Base):
+    """A platform update already handled: Telegram's update_id, Zalo's message_id. Written in
+    the transaction that handles the update, so an update delivered again (a webhook retry, a
+    load balancer trying another worker) is handled once. Rows go after a few days
+    (`services.updates.prune`): platforms redeliver within minutes."""
+
+    __tablename__ = "handled_update"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class ChatMenu(Base):
     """The numbered choices a chat without buttons (Zalo) was shown last, as [label, payload]
     pairs: a typed "2" picks the second. Stored, so a restart or a message sent by another

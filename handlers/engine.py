@@ -1,4 +1,8 @@
-"""The engine: one inbound message in, replies out, in one database transaction."""
+"""The engine: one inbound message in, replies out, in one database transaction.
+
+An update the platform delivers twice (or to two workers) is handled once: its id is recorded
+in the same transaction (`services.updates`). A user over the inbound limit gets one "slow
+down" and then nothing until the limit allows again (`handlers.inbound_limit`)."""
 
 from __future__ import annotations
 
@@ -6,22 +10,41 @@ import logging
 
 from handlers import BUTTONS, COMMANDS, FLOWS, drive_admin, drives, general, registration, wizard
 from handlers.context import Ctx
+from handlers.inbound_limit import Admission, InboundLimiter
 from handlers.messages import Button, ChatType, Inbound, InboundKind, Reply
 from locales import _, use_language
-from services import dialogue, identities, menus, roles
+from services import dialogue, identities, menus, roles, updates
 from services.roles import RANK, Role, roles_of
-from services.work import Database
+from services.work import Database, waiting_out_outages
 
 log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, limiter: InboundLimiter | None = None) -> None:
         self.database = database
+        self.limiter = limiter  # None: no limit on inbound messages (the console, tests)
 
     async def dispatch(self, inbound: Inbound) -> list[Reply]:
-        try:
+        if self.limiter is not None:
+            admission = self.limiter.admit(inbound.channel, inbound.user_id)
+            if admission is Admission.DROP:
+                return []
+            if admission is Admission.WARN:
+                log.info("%s user %s is over the inbound limit", inbound.channel, inbound.user_id)
+                with use_language(inbound.language):
+                    return [Reply(_("Bạn nhắn nhanh quá, chờ chút nhé."))]
+
+        @waiting_out_outages  # an update during a database restart is answered late, not lost
+        async def handle() -> list[Reply]:
             async with self.database.work() as work:
+                if inbound.update_id and not await updates.first_time(
+                    work, inbound.channel, inbound.update_id
+                ):
+                    log.info(
+                        "%s update %s came again: handled once", inbound.channel, inbound.update_id
+                    )
+                    return []
                 identity = await identities.touch(
                     work,
                     inbound.channel,
@@ -39,6 +62,9 @@ class Engine:
                         top = max((RANK[r] for r, _u in await roles_of(work, person.id)), default=0)
                         ctx.roles = {role for role, rank in RANK.items() if rank <= top}
                     return await route(ctx)
+
+        try:
+            return await handle()
         except Exception:
             log.exception(
                 "failed to handle %s update from %s:%s (%s)",
@@ -64,12 +90,14 @@ class Engine:
         if changed:
             log.info("%s chat %s is unreachable", channel, chat_id)
 
+    @waiting_out_outages
     async def menu(self, channel: str, chat_id: str) -> tuple[Button, ...]:
         """The numbered choices a chat without buttons (Zalo) was shown last."""
         async with self.database.work() as work:
             choices = await menus.recall(work, channel, chat_id)
         return tuple(Button(label, payload) for label, payload in choices)
 
+    @waiting_out_outages
     async def show_menu(self, channel: str, chat_id: str, choices: tuple[Button, ...]) -> str:
         """Remember the choices a chat is shown now (none: a typed number means nothing).
         Returns the chat's language, in which the channel words its "reply 1, 2 or 3"."""

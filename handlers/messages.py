@@ -49,6 +49,9 @@ class Inbound:
     # How a deep link to this bot starts, payload appended: "https://t.me/hienmau_bot?start=".
     # Empty where the platform has none: people then type "/start <payload>".
     deep_link: str = ""
+    # The platform's id of this update (Telegram update_id, Zalo message_id): the engine
+    # handles an update once, however often it is delivered. Empty where there is none.
+    update_id: str = ""
 
     @property
     def command(self) -> str | None:

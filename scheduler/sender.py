@@ -20,9 +20,12 @@ from handlers.messages import Deliver, DeliveryError, Reply, RetryAfter, Unreach
 from services import identities, outbox
 from services.outbox import Job
 from services.schedule import QuietHours
-from services.work import Database
+from services.work import Database, transient
 
 log = logging.getLogger(__name__)
+
+RECORD_WAIT = 0.1  # seconds before recording a sent message is tried again, doubling ...
+MAX_RECORD_WAIT = 5.0  # ... up to this
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,28 @@ class Sender:
             rendered = [(job, await notices.render(work, job)) for job in jobs]
         return rendered
 
+    async def _record_sent(self, job: Job) -> None:
+        """Mark a delivered row sent, waiting out a database that went away (a restart, a
+        lock): the slot stays taken meanwhile, so no more is sent that could not be recorded
+        either. Past the lease, another sender may send the row again anyway: give up."""
+        wait, give_up = RECORD_WAIT, time.monotonic() + self.lease.total_seconds()
+        while True:
+            try:
+                async with self.database.work() as work:
+                    await outbox.mark_sent(work, [job.id])
+                return
+            except Exception as error:
+                if not transient(error) or time.monotonic() + wait > give_up:
+                    raise
+                log.warning(
+                    "sender: outbox row %s was sent but not recorded (%s); again in %.1f s",
+                    job.id,
+                    type(error).__name__,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_RECORD_WAIT)
+
     async def _send_batch(
         self, jobs: list[tuple[Job, list[Reply] | None]], stats: SendStats
     ) -> None:
@@ -166,8 +191,7 @@ class Sender:
                     return _Outcome(job, error=f"{type(error).__name__}: {error}")
                 # Recorded before the slot is freed: at a crash, at most `concurrency`
                 # messages are sent but not yet recorded (and so sent again).
-                async with self.database.work() as work:
-                    await outbox.mark_sent(work, [job.id])
+                await self._record_sent(job)
             return _Outcome(job)
 
         outcomes = await asyncio.gather(*(one(job, replies) for job, replies in jobs))

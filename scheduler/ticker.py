@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.sender import Sender, SendStats
-from services import planners
+from services import planners, updates
 from services.planners import Planned, PlanSettings
 from services.work import Database
 
@@ -52,6 +52,8 @@ class Ticker:
             hour = (local.date(), local.hour)
             daily = self._last_daily is None or hour > self._last_daily
             planned = await planners.plan_all(work, self.settings, daily=daily)
+            if daily:  # the ids of updates handled days ago guard against nothing now
+                await updates.prune(work)
         if daily:
             self._last_daily = hour
         sent = await self.sender.drain()

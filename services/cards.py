@@ -4,6 +4,9 @@ The token is the person's id followed by a 64-bit HMAC-SHA256 tag over it, keyed
 installation secret (`[security] secret`), written in Crockford's base32: URL-safe, short
 (13-17 characters), typed without regard to case, and O/0, I/L/1 read alike. It holds neither
 phone nor name, and without the secret nobody can make one or change a character of one.
+
+Cards do not expire, by design: a donor keeps one for years, like the paper card it stands for.
+Changing the secret invalidates every card at once (docs/security.md).
 """
 
 from __future__ import annotations

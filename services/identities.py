@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from db.models import Identity, Person
 from locales import normalise_language
@@ -24,9 +25,14 @@ async def touch(
     names the group's chat, so it is not kept; on Telegram and Zalo a private chat has the id
     of the user, which is taken instead until they write privately.
     """
-    identity = await work.session.scalar(
-        select(Identity).where(Identity.channel == channel, Identity.platform_user_id == user_id)
+    statement = select(Identity).where(
+        Identity.channel == channel, Identity.platform_user_id == user_id
     )
+    if work.session.get_bind().dialect.name == "postgresql":
+        # One update of a person at a time, across workers: the next waits for this commit
+        # and then reads the dialogue state it left. (SQLite has one writer anyway.)
+        statement = statement.with_for_update()
+    identity = await work.session.scalar(statement)
     now = work.now()
     if identity is None:
         identity = Identity(
@@ -38,9 +44,14 @@ async def touch(
             created_at=now,
             last_seen_at=now,
         )
-        work.session.add(identity)
-        await work.session.flush()
-        return identity
+        try:
+            async with work.session.begin_nested():
+                work.session.add(identity)
+                await work.session.flush()
+            return identity
+        except IntegrityError:  # their other message, on another worker, created it first
+            identity = await work.session.scalar(statement)
+            assert identity is not None
     identity.last_seen_at = now
     if private:
         identity.chat_id = chat_id

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from db.models import (
+    Audit,
     ChatMenu,
     Consent,
     Deferral,
@@ -68,6 +70,18 @@ async def _check_phone_free(work: Work, phone: str) -> None:
         raise Conflict(N_("Số điện thoại này đã được đăng ký."))
 
 
+async def _write_phone(work: Work, person: Person) -> None:
+    """Write a new or changed phone now. Two people saving one phone at the same moment both
+    pass `_check_phone_free`; the unique index lets one in, the other gets the same Conflict
+    (and its transaction goes on, back at the savepoint)."""
+    try:
+        async with work.session.begin_nested():
+            work.session.add(person)
+            await work.session.flush()
+    except IntegrityError as error:
+        raise Conflict(N_("Số điện thoại này đã được đăng ký.")) from error
+
+
 def _new_person(work: Work, draft: DonorDraft) -> Person:
     now = work.now()
     return Person(
@@ -109,8 +123,7 @@ async def register_self(work: Work, identity: Identity, draft: DonorDraft, actor
     await _check_phone_free(work, draft.phone)
     person = _new_person(work, draft)
     person.confirmed_at = work.now()
-    work.session.add(person)
-    await work.session.flush()
+    await _write_phone(work, person)
     _grant_consents(work, person, draft.consents, identity.channel, by=None)
     identity.person_id = person.id
     record(work, actor, "person.register", person.id, channel=identity.channel)
@@ -128,8 +141,7 @@ async def register_on_behalf(
     await _check_phone_free(work, draft.phone)
     person = _new_person(work, draft)
     person.registered_by_id = volunteer.id
-    work.session.add(person)
-    await work.session.flush()
+    await _write_phone(work, person)
     _grant_consents(work, person, draft.consents, actor.channel, by=volunteer.id)
     record(work, actor, "person.register_on_behalf", person.id)
     return person
@@ -227,6 +239,8 @@ async def update_field(work: Work, person: Person, name: str, value: Any, actor:
     else:
         setattr(person, name, value)
     person.updated_at = work.now()
+    if name == "phone":
+        await _write_phone(work, person)
     record(work, actor, "person.update", person.id, field=name)
 
 
@@ -269,8 +283,15 @@ async def erase(work: Work, person: Person, actor: Actor) -> None:
         setattr(person, column, None)
     person.blood_group = "unknown"
     person.status = "erased"
+    # The audit trail keeps what was done, not who they were on a chat platform.
+    await session.execute(
+        update(Audit).where(Audit.actor_person_id == person.id).values(actor="erased")
+    )
     person.erased_at = person.updated_at = work.now()
-    record(work, actor, "person.erase", person.id)
+    own = actor.person_id == person.id
+    record(
+        work, Actor("erased", person.id, actor.channel) if own else actor, "person.erase", person.id
+    )
 
 
 async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Every message or button press becomes one `Inbound`; every `Reply` is sent as HTML (escaped),
 with an inline keyboard for choices and a one-time reply keyboard for contact/location requests.
-Updates are handled one at a time, in order (PTB's default), so a chat's steps never overtake.
+Up to `CONCURRENT_CHATS` chats are handled at once, each chat's updates one at a time and in
+order (`ordering.ChatOrderedProcessor`): a chat's steps never overtake, and a chat waiting on the
+database or the Bot API, or flooding the bot, holds up no other.
 Documents up to `DOCUMENT_LIMIT` are downloaded before the engine sees them. With `hooks` (the
 engine), a 403 marks the chat unreachable, and people holding a role get their own command menu,
 refreshed by polling the database (roles are granted from the CLI, in another process).
@@ -44,6 +46,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from channels.telegram.ordering import ChatOrderedProcessor
 from channels.telegram.render import (
     CAPTION_LIMIT,
     CHANNEL,
@@ -65,6 +68,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 SEND_ATTEMPTS = 3  # the first try and two retries after RetryAfter
 MAX_RETRY_WAIT = 60.0  # seconds; a longer flood wait gives up on the message
 DOCUMENT_LIMIT = 10 * 1024 * 1024  # bytes; a bigger document reaches the engine without content
+CONCURRENT_CHATS = 8  # chats handled at the same time (PostgreSQL's pool has 5 + 10 connections)
 
 
 class TelegramSettings(Protocol):
@@ -161,7 +165,11 @@ class TelegramChannel:
         self._role_menus: dict[str, frozenset[Role]] = {}  # chat id -> roles its menu shows
         self._role_menus_lock = asyncio.Lock()  # one sync at a time, or a change is sent twice
         self._menu_sync: asyncio.Task[None] | None = None
-        builder = ApplicationBuilder().token(config.token)
+        builder = (
+            ApplicationBuilder()
+            .token(config.token)
+            .concurrent_updates(ChatOrderedProcessor(CONCURRENT_CHATS))
+        )
         if config.base_url:
             base_url, base_file_url = api_urls(config.base_url)
             builder = builder.base_url(base_url).base_file_url(base_file_url)

@@ -87,6 +87,7 @@ def to_inbound(update: Update, bot_username: str) -> Inbound | None:
         display_name=user.full_name,
         contact_is_own=contact_is_own,
         deep_link=f"https://t.me/{bot_username}?start=",
+        update_id=str(update.update_id),
     )
 
 

@@ -64,6 +64,7 @@ def to_inbound(update: Update) -> Inbound | None:
         language=None,  # Zalo tells nothing of the user's language
         chat_type=ChatType.GROUP if group else ChatType.PRIVATE,
         display_name=message.sender.display_name,
+        update_id=message.message_id,
     )
 
 

@@ -1,0 +1,150 @@
+"""Inbound guards through the real channels: an update delivered twice (a webhook retry, a load
+balancer trying the other worker) is answered once, and a user flooding the bot gets one
+"slow down" while another user is still answered at once."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import TelegramConfig, ZaloConfig
+from channels.telegram.adapter import TelegramChannel
+from channels.zalo.adapter import ZaloChannel
+from channels.zalo.client import ZaloClient
+from handlers.engine import Engine
+from handlers.inbound_limit import InboundLimiter
+from services.work import Database
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloAPI
+
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+HOOK_SECRET = "guard-Webhook_secret-0123"
+ZALO_TOKEN = "1234567890:fake-zalo-token-abc"
+SLOW_DOWN = "Bạn nhắn nhanh quá, chờ chút nhé."
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def post(url: str, body: Any, header: str, secret: str) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers={header: secret}) as response,
+    ):
+        return response.status
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI(token=TOKEN, bot_username="hienmau_test_bot") as fake:
+        yield fake
+
+
+async def test_a_telegram_update_posted_again_is_answered_once(
+    telegram_api: FakeTelegramAPI, engine: Engine
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    config = TelegramConfig(
+        token=TOKEN,
+        base_url=telegram_api.base_url,
+        mode="webhook",
+        webhook_url=url,
+        webhook_secret=HOOK_SECRET,
+        port=port,
+    )
+    channel = TelegramChannel(config, engine.dispatch, hooks=engine)
+    await channel.start()
+    try:
+        user = telegram_api.user(4242, "Lặp")
+        update = user.send_text("/help")  # the fake delivers it to the webhook
+        await telegram_api.wait_for(lambda: channel.updates_handled == 1)
+        for _ in range(2):  # Telegram retrying after a time-out; a load balancer's retry
+            assert await post(url, update, "X-Telegram-Bot-Api-Secret-Token", HOOK_SECRET) == 200
+        await telegram_api.wait_for(lambda: channel.updates_handled == 3)
+        await asyncio.sleep(0.1)
+        assert len(telegram_api.sent(user.id)) == 1
+        assert "/drives" in (telegram_api.sent(user.id)[0].text or "")
+    finally:
+        await channel.stop()
+
+
+async def test_a_zalo_message_taken_by_two_workers_is_answered_once(engine: Engine) -> None:
+    """Two channels on one database, as two processes behind a load balancer would be."""
+    async with FakeZaloAPI(ZALO_TOKEN) as api:
+        secret = "s3cret-zalo-token"
+        workers: list[ZaloChannel] = []
+        for _ in range(2):
+            port = free_port()
+            config = ZaloConfig(
+                token=ZALO_TOKEN,
+                base_url=api.base_url,
+                mode="webhook",
+                webhook_url=f"http://127.0.0.1:{port}/zalo",
+                webhook_secret=secret,
+                port=port,
+            )
+            client = ZaloClient(ZALO_TOKEN, api.base_url, timeout=2)
+            worker = ZaloChannel(config, engine.dispatch, hooks=engine, client=client)
+            await worker.start()
+            workers.append(worker)
+        try:
+            user = api.user("u-twice", "Hai")
+            user.send_text("/help")  # the fake delivers it to one worker: the chat is known
+            await api.wait_for_messages(user.id, 1)
+            updates = [user.message("text", text) for text in ("/help", "/drives", "/help")]
+            for update in updates:
+                await asyncio.gather(
+                    *(
+                        post(w.config.webhook_url, update, "X-Bot-Api-Secret-Token", secret)
+                        for w in workers
+                    )
+                )
+            await api.wait_for(lambda: sum(w.updates_handled for w in workers) == 7)
+            await asyncio.sleep(0.1)
+            texts = api.texts(user.id)
+            assert len(texts) == 4, texts
+            # Two workers may send their answers in either order; each answer comes once.
+            assert sum("/drives –" in text for text in texts[1:]) == 2  # /help, twice
+            assert sum("chưa có đợt hiến máu" in text for text in texts[1:]) == 1  # /drives
+        finally:
+            for worker in workers:
+                await worker.stop()
+
+
+async def test_a_flooding_user_is_told_once_and_another_is_answered_at_once(
+    telegram_api: FakeTelegramAPI, database: Database
+) -> None:
+    engine = Engine(database, InboundLimiter(120))  # 20 in 10 s
+    config = TelegramConfig(token=TOKEN, base_url=telegram_api.base_url)
+    channel = TelegramChannel(config, engine.dispatch, hooks=engine)
+    await channel.start()
+    try:
+        flooder, other = telegram_api.user(5001, "Spam"), telegram_api.user(5002, "Bình")
+        flood = 400
+        for _ in range(flood):
+            flooder.send_text("/help")
+        started = time.monotonic()
+        other.send_text("/help")
+        [answer] = await telegram_api.wait_for_messages(other.id, 1, timeout=10)
+        waited = time.monotonic() - started
+        await telegram_api.wait_for(lambda: channel.updates_handled == flood + 1, timeout=10)
+        texts = telegram_api.texts(flooder.id)
+        assert texts.count(SLOW_DOWN) == 1
+        assert 15 <= len(texts) - 1 <= 21  # the burst (20, and what refilled), nothing more
+        assert "/drives" in (answer.text or "")
+        # 400 updates handled in full would take several seconds; dropped, they cost little.
+        assert waited < 3.0, f"the other user waited {waited:.2f} s"
+    finally:
+        await channel.stop()
