@@ -24,6 +24,7 @@ from bot.config import TelegramConfig
 from channels.telegram.adapter import DOCUMENT_LIMIT, TelegramChannel, api_urls
 from channels.telegram.render import html_chunks, to_inbound
 from db.models import Identity, Person, Pledge, RoleGrant
+from handlers import COMMANDS
 from handlers.engine import Engine
 from handlers.messages import Attachment, ChatType, Inbound, InboundKind, Reply
 from scheduler.sender import Limits, Sender
@@ -772,3 +773,50 @@ async def test_a_chair_links_the_club_group_and_a_broadcast_reaches_members_and_
         text = bot.api.texts(chat)[-1]
         assert "Thông báo từ CLB Hiến máu Tam Đường" in text and "<8h>" in text
     assert "đã gửi 3" in await bot.say(chair, "/broadcasts")
+
+
+ROLE_COMMANDS = (
+    "adddonor",
+    "checkin",
+    "members",
+    "broadcast",
+    "newdrive",
+    "tally",
+    "grant",
+    "audit",
+)
+RANK_OF = {"volunteer": 1, "club_chair": 2, "committee": 3, "admin": 4}
+
+
+async def test_the_role_matrix_on_telegram(bot: Harness, database: Database) -> None:
+    """Each role-bound command, sent as a stranger and as each role, over the real channel."""
+    await load_units(database)
+    people: dict[str | None, FakeUser] = {None: bot.api.user(5400, "Khách")}
+    for number, role in enumerate(RANK_OF, start=1):
+        user = bot.api.user(5400 + number, role)
+        async with database.work() as work:
+            identity = await identities.touch(work, "telegram", str(user.id), str(user.id), "vi")
+            draft = DonorDraft(
+                "Người Thử",
+                f"+8491260000{number}",
+                Birth(1990),
+                "male",
+                "O+",
+                None,
+                None,
+                frozenset(Purpose),
+            )
+            person = await persons.register_self(work, identity, draft, Actor("t"))
+            await roles.grant(work, person, Role(role), "LCU", Actor("t"))
+        people[role] = user
+
+    for name in ROLE_COMMANDS:
+        command = COMMANDS[name]
+        assert command.role is not None
+        for role, user in people.items():
+            answer = await bot.say(user, f"/{name}")
+            await bot.say(user, "/cancel")
+            rank = RANK_OF.get(role or "", 0)
+            refused = "dành cho người có vai trò" in answer
+            assert refused == (rank < RANK_OF[command.role.value]), (name, role, answer[:100])
+            assert "trục trặc" not in answer
