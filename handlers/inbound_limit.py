@@ -3,8 +3,9 @@
 Each user may send `per_minute` messages a minute, in bursts of up to ten seconds' worth (20
 at the default 120). The first message over the limit gets one answer ("you are writing too
 fast"); the rest of the burst is ignored, before any database work, so one flooding chat
-costs the others next to nothing. The buckets live in the process: behind a load balancer
-with N workers a user may get up to N times the limit.
+costs the others next to nothing. Messages the refill allows meanwhile are handled; the burst
+ends (a new one is answered again) once the bucket is half full again. The buckets live in the
+process: behind a load balancer with N workers a user may get up to N times the limit.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ class InboundLimiter:
             bucket = self._buckets[key] = _Bucket(self.capacity, now)
         bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
+        if bucket.warned and bucket.tokens >= self.capacity / 2:
+            bucket.warned = False  # a pause of five seconds or so ends the burst
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
-            bucket.warned = False
             return Admission.ADMIT
         if bucket.warned:
             return Admission.DROP

@@ -133,6 +133,7 @@ async def test_a_flooding_user_is_told_once_and_another_is_answered_at_once(
     try:
         flooder, other = telegram_api.user(5001, "Spam"), telegram_api.user(5002, "Bình")
         flood = 400
+        flooding = time.monotonic()
         for _ in range(flood):
             flooder.send_text("/help")
         started = time.monotonic()
@@ -140,9 +141,10 @@ async def test_a_flooding_user_is_told_once_and_another_is_answered_at_once(
         [answer] = await telegram_api.wait_for_messages(other.id, 1, timeout=10)
         waited = time.monotonic() - started
         await telegram_api.wait_for(lambda: channel.updates_handled == flood + 1, timeout=10)
+        refilled = 2 * (time.monotonic() - flooding)  # 2 a second come back meanwhile
         texts = telegram_api.texts(flooder.id)
         assert texts.count(SLOW_DOWN) == 1
-        assert 15 <= len(texts) - 1 <= 21  # the burst (20, and what refilled), nothing more
+        assert 20 <= len(texts) - 1 <= 21 + refilled  # the burst and what refilled, no more
         assert "/drives" in (answer.text or "")
         # 400 updates handled in full would take several seconds; dropped, they cost little.
         assert waited < 3.0, f"the other user waited {waited:.2f} s"
