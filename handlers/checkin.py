@@ -373,10 +373,7 @@ async def ask_volume(ctx: Ctx) -> Reply:
 async def take_volume(ctx: Ctx, value: str) -> Outcome:
     if value == BACK:
         return "ci_kind"
-    digits = value.lower().replace("ml", "").strip()
-    if not digits.isdigit() or int(digits) not in donations.VOLUMES_ML:
-        raise InvalidInput(N_("Thể tích phải là 250, 350 hoặc 450 ml."))
-    return await _record(ctx, DonationKind.WHOLE_BLOOD, int(digits))
+    return await _record(ctx, DonationKind.WHOLE_BLOOD, donations.parse_volume(value))
 
 
 async def _record(ctx: Ctx, kind: DonationKind, volume_ml: int | None) -> Outcome:

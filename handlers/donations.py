@@ -130,10 +130,7 @@ async def take_volume(ctx: Ctx, value: str) -> Outcome:
     if value == UNKNOWN_VOLUME:
         ctx.answers["volume_ml"] = None
         return None
-    digits = value.lower().replace("ml", "").strip()
-    if not digits.isdigit() or int(digits) not in donations.VOLUMES_ML:
-        raise InvalidInput(N_("Thể tích phải là 250, 350 hoặc 450 ml."))
-    ctx.answers["volume_ml"] = int(digits)
+    ctx.answers["volume_ml"] = donations.parse_volume(value)
     return None
 
 

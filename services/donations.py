@@ -19,6 +19,16 @@ from services.errors import Conflict, InvalidInput
 from services.work import Work
 
 VOLUMES_ML = (250, 350, 450)
+
+
+def parse_volume(text: str) -> int:
+    """A volume typed or pressed: '350', '350 ml'."""
+    digits = text.lower().replace("ml", "").strip()
+    if not digits.isdigit() or int(digits) not in VOLUMES_ML:
+        raise InvalidInput(N_("Thể tích phải là 250, 350 hoặc 450 ml."))
+    return int(digits)
+
+
 # Honours by number of donations (Decision 122/QĐ-BCĐQG 2017).
 MILESTONES = (1, 5, 10, 15, 20, 30, 40, 50, 70, 100)
 # A donor may report donations this far back; older ones are for the committee's records.
