@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from db.models import Consent, Identity, Outbox, Person
+from services import appeals
 from services.work import Work
 
 
@@ -44,6 +45,9 @@ async def enqueue(
 ) -> bool:
     """Queue notice `key` for a person. False when they have no reachable chat or the notice
     (by `dedup_key`) is already queued."""
+    notice = Notice(person_id, key, params, dedup_key, due_at=due_at, urgent=urgent)
+    if not await appeals.screen(work, [notice]):
+        return False
     identity = await reachable_identity(work, person_id)
     if identity is None:
         return False
@@ -106,7 +110,7 @@ async def reachable_identities(work: Work, person_ids: list[int]) -> dict[int, i
 async def enqueue_many(work: Work, notices: list[Notice]) -> int:
     """`enqueue` for many people at once: notices already queued (by dedup key) are left out
     first, then one lookup of the others' chats and a bulk insert. Returns the rows queued."""
-    notices = await _not_queued(work, notices)
+    notices = await appeals.screen(work, await _not_queued(work, notices))
     if not notices:
         return 0
     chats = await reachable_identities(work, sorted({n.person_id for n in notices}))

@@ -1,4 +1,4 @@
-"""bring donors back
+"""bring donors back: donate again with a drive, busy, waiting list
 
 Revision ID: 0008
 Revises: 0007

@@ -1,4 +1,4 @@
-"""groups at drives
+"""groups at drives: companions and club blocks
 
 Revision ID: 0009
 Revises: 0008
