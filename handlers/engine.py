@@ -25,6 +25,11 @@ class Engine:
         self.database = database
         self.limiter = limiter  # None: no limit on inbound messages (the console, tests)
 
+    def may_fetch(self, channel: str, user_id: str) -> bool:
+        """Whether a file this user sends is worth downloading: not while they are over the
+        inbound limit (the message would be dropped, its file unread)."""
+        return self.limiter is None or self.limiter.would_admit(channel, user_id)
+
     async def dispatch(self, inbound: Inbound) -> list[Reply]:
         if self.limiter is not None:
             admission = self.limiter.admit(inbound.channel, inbound.user_id)

@@ -62,6 +62,15 @@ class InboundLimiter:
         bucket.warned = True
         return Admission.WARN
 
+    def would_admit(self, channel: str, user_id: str) -> bool:
+        """Whether `admit` would let the next message through, without spending a token: a
+        channel asks before costly work on a message (downloading a file it carries)."""
+        bucket = self._buckets.get((channel, user_id))
+        if bucket is None:
+            return True
+        refilled = bucket.tokens + (self._now() - bucket.at) * self.rate
+        return min(self.capacity, refilled) >= 1.0
+
     def _sweep(self, now: float) -> None:
         """Forget buckets that have filled up again: they would start full anyway."""
         self._buckets = {

@@ -5,7 +5,8 @@ with an inline keyboard for choices and a one-time reply keyboard for contact/lo
 Up to `CONCURRENT_CHATS` chats are handled at once, each chat's updates one at a time and in
 order (`ordering.ChatOrderedProcessor`): a chat's steps never overtake, and a chat waiting on the
 database or the Bot API, or flooding the bot, holds up no other.
-Documents up to `DOCUMENT_LIMIT` are downloaded before the engine sees them. With `hooks` (the
+Documents up to `DOCUMENT_LIMIT` are downloaded before the engine sees them, unless the
+sender is over the inbound limit (`EngineHooks.may_fetch`). With `hooks` (the
 engine), a 403 marks the chat unreachable, and people holding a role get their own command menu,
 refreshed by polling the database (roles are granted from the CLI, in another process).
 """
@@ -96,6 +97,7 @@ class EngineHooks(Protocol):
     """What the channel asks of the engine besides `dispatch` (handlers.engine.Engine fits)."""
 
     async def unreachable(self, channel: str, chat_id: str) -> None: ...
+    def may_fetch(self, channel: str, user_id: str) -> bool: ...
     async def role_chats(self, channel: str) -> Mapping[str, frozenset[Role]]: ...
 
 
@@ -320,7 +322,12 @@ class TelegramChannel:
         if inbound is None:
             return
         message = update.message
-        if inbound.kind is InboundKind.DOCUMENT and message and message.document:
+        if (
+            inbound.kind is InboundKind.DOCUMENT
+            and message
+            and message.document
+            and self._fetches(inbound)
+        ):
             inbound = await self._with_document(inbound, message.document)
         replies = await self.dispatch(inbound)
         chat = update.effective_chat
@@ -329,6 +336,10 @@ class TelegramChannel:
             await self.send(chat.id, replies, inbound)
         except Forbidden as error:
             await self._unreachable(chat.id, error)
+
+    def _fetches(self, inbound: Inbound) -> bool:
+        """Download what this inbound carries? Not for a user over the inbound limit."""
+        return self.hooks is None or self.hooks.may_fetch(inbound.channel, inbound.user_id)
 
     async def _with_document(self, inbound: Inbound, document: Document) -> Inbound:
         """The inbound with the file attached; a file over DOCUMENT_LIMIT stays unloaded."""

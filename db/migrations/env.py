@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from db.engine import create_engine
 from db.models import Base
 
 target_metadata = Base.metadata
+# Workers started together (`hienmau run` on several machines, each migrating at start) take
+# turns: the first migrates, the others wait, then find nothing left to do. On SQLite the
+# migration's BEGIN IMMEDIATE already serialises them.
+MIGRATION_LOCK = 0x686D6967  # "hmig"
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +26,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction ends; taken before Alembic reads the version table.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -150,3 +150,25 @@ async def test_a_flooding_user_is_told_once_and_another_is_answered_at_once(
         assert waited < 3.0, f"the other user waited {waited:.2f} s"
     finally:
         await channel.stop()
+
+
+async def test_files_from_a_flooding_user_are_not_downloaded(
+    telegram_api: FakeTelegramAPI, database: Database
+) -> None:
+    engine = Engine(database, InboundLimiter(60))  # 10 in 10 s
+    config = TelegramConfig(token=TOKEN, base_url=telegram_api.base_url)
+    channel = TelegramChannel(config, engine.dispatch, hooks=engine)
+    await channel.start()
+    try:
+        flooder = telegram_api.user(5003, "Spam")
+        sent = 60
+        started = time.monotonic()
+        for number in range(sent):
+            telegram_api.send_document(flooder.id, f"ke-hoach-{number}.csv", b"a;b\n" * 1000)
+        await telegram_api.wait_for(lambda: channel.updates_handled == sent, timeout=15)
+        refilled = time.monotonic() - started  # one a second comes back meanwhile
+        downloads = len(telegram_api.calls_to("getFile"))
+        assert telegram_api.texts(flooder.id).count(SLOW_DOWN) == 1
+        assert 10 <= downloads <= 11 + refilled  # the burst and what refilled, no more
+    finally:
+        await channel.stop()

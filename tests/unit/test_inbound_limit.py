@@ -86,3 +86,17 @@ def test_a_webhook_with_a_secret_and_polling_without_one_are_fine() -> None:
     config = build({"telegram": {**HOOK, "webhook_secret": secret}}, {})
     assert config.telegram.webhook_secret == secret
     assert build({"telegram": {"token": TOKEN}}, {}).telegram.mode == "polling"
+
+
+def test_asking_whether_a_message_would_pass_spends_nothing() -> None:
+    clock = Clock()
+    limiter = InboundLimiter(60, now=clock)  # a bucket of 10
+    assert limiter.would_admit("telegram", "1")
+    for _ in range(10):
+        assert limiter.would_admit("telegram", "1")
+        assert limiter.admit("telegram", "1") is Admission.ADMIT
+    assert not limiter.would_admit("telegram", "1")
+    assert not limiter.would_admit("telegram", "1")
+    clock.now += 1.0  # one token back
+    assert limiter.would_admit("telegram", "1")
+    assert limiter.admit("telegram", "1") is Admission.ADMIT
