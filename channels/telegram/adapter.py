@@ -47,7 +47,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from channels.telegram.ordering import ChatOrderedProcessor
+from channels.telegram.ordering import BacklogQueue, ChatOrderedProcessor
 from channels.telegram.render import (
     CAPTION_LIMIT,
     CHANNEL,
@@ -70,6 +70,7 @@ SEND_ATTEMPTS = 3  # the first try and two retries after RetryAfter
 MAX_RETRY_WAIT = 60.0  # seconds; a longer flood wait gives up on the message
 DOCUMENT_LIMIT = 10 * 1024 * 1024  # bytes; a bigger document reaches the engine without content
 CONCURRENT_CHATS = 8  # chats handled at the same time (PostgreSQL's pool has 5 + 10 connections)
+BACKLOG_LIMIT = 256  # updates accepted but not yet answered; more wait in Telegram (BacklogQueue)
 
 
 class TelegramSettings(Protocol):
@@ -171,6 +172,7 @@ class TelegramChannel:
             ApplicationBuilder()
             .token(config.token)
             .concurrent_updates(ChatOrderedProcessor(CONCURRENT_CHATS))
+            .update_queue(BacklogQueue(BACKLOG_LIMIT))
         )
         if config.base_url:
             base_url, base_file_url = api_urls(config.base_url)

@@ -60,3 +60,34 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
+
+
+class BacklogQueue(asyncio.Queue[object]):
+    """python-telegram-bot's update queue, with a bound on the backlog behind it.
+
+    The application takes each update off the queue at once and handles it in a task of its
+    own, so a plain queue never fills: past saturation the backlog of tasks grows without limit,
+    and the process spends ever more of its time accepting updates it cannot answer. Here `put`
+    waits while `limit` updates are unfinished (queued or being handled). The webhook's answer
+    to Telegram then waits too, and Telegram, which keeps a few connections per bot open
+    (`max_connections`), sends the next updates later; in polling mode the next getUpdates
+    waits. Nothing is dropped: the backlog stays in Telegram, which holds updates for a day.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self._room = asyncio.Semaphore(limit)
+        self.unfinished = 0
+        self.peak = 0  # the most unfinished updates seen (for tests and benchmarks)
+
+    async def put(self, item: object) -> None:
+        await self._room.acquire()
+        self.put_nowait(item)
+        self.unfinished += 1
+        self.peak = max(self.peak, self.unfinished)
+
+    def task_done(self) -> None:
+        super().task_done()  # raises (and releases nothing) when nothing is unfinished
+        self.unfinished -= 1
+        self._room.release()

@@ -15,10 +15,12 @@ import pytest
 
 from bot.config import TelegramConfig, ZaloConfig
 from channels.telegram.adapter import TelegramChannel
+from channels.telegram.ordering import BacklogQueue
 from channels.zalo.adapter import ZaloChannel
 from channels.zalo.client import ZaloClient
 from handlers.engine import Engine
 from handlers.inbound_limit import InboundLimiter
+from handlers.messages import Inbound, Reply
 from services.work import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -171,4 +173,34 @@ async def test_files_from_a_flooding_user_are_not_downloaded(
         assert telegram_api.texts(flooder.id).count(SLOW_DOWN) == 1
         assert 10 <= downloads <= 11 + refilled  # the burst and what refilled, no more
     finally:
+        await channel.stop()
+
+
+async def test_a_backlog_over_its_limit_waits_in_telegram_and_is_answered_later(
+    telegram_api: FakeTelegramAPI, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("channels.telegram.adapter.BACKLOG_LIMIT", 4)
+    gate = asyncio.Event()
+
+    async def slow(inbound: Inbound) -> list[Reply]:
+        await gate.wait()  # a database that cannot keep up
+        return await engine.dispatch(inbound)
+
+    channel = TelegramChannel(TelegramConfig(token=TOKEN, base_url=telegram_api.base_url), slow)
+    queue = channel.application.update_queue
+    assert isinstance(queue, BacklogQueue)
+    await channel.start()
+    try:
+        users = [telegram_api.user(6000 + n, f"Người {n}") for n in range(12)]
+        for user in users:
+            user.send_text("/help")
+        await telegram_api.wait_for(lambda: queue.unfinished == 4)
+        await asyncio.sleep(0.3)  # the other eight stay with Telegram
+        assert queue.unfinished == 4 and queue.peak == 4
+        gate.set()
+        await telegram_api.wait_for(lambda: channel.updates_handled == 12, timeout=10)
+        assert all(len(telegram_api.sent(user.id)) == 1 for user in users)
+        assert queue.peak == 4
+    finally:
+        gate.set()
         await channel.stop()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from telegram import Update
 
-from channels.telegram.ordering import ChatOrderedProcessor
+from channels.telegram.ordering import BacklogQueue, ChatOrderedProcessor
 
 _ids = iter(range(1, 1_000_000))
 
@@ -82,3 +83,25 @@ async def test_at_most_limit_chats_at_once() -> None:
 
     await asyncio.gather(*(processor.process_update(update(c), handle()) for c in range(10)))
     assert most == 3
+
+
+async def test_the_backlog_queue_waits_while_its_limit_is_unfinished() -> None:
+    queue = BacklogQueue(limit=2)
+    await queue.put("a")
+    await queue.put("b")
+    third = asyncio.create_task(queue.put("c"))
+    await asyncio.sleep(0.01)
+    assert not third.done()  # two unfinished: the third waits
+    assert queue.get_nowait() == "a"
+    await asyncio.sleep(0.01)
+    assert not third.done()  # taken off the queue is not finished
+    queue.task_done()
+    await asyncio.wait_for(third, 1)
+    assert (queue.unfinished, queue.peak) == (2, 2)
+    for _ in range(2):
+        queue.get_nowait()
+        queue.task_done()
+    assert queue.unfinished == 0
+    with pytest.raises(ValueError, match="task_done"):
+        queue.task_done()  # more than were put: refused, and no room made
+    assert queue.unfinished == 0
