@@ -28,12 +28,12 @@ from pathlib import Path
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from db.engine import create_engine
 from db.migrate import upgrade
-from db.models import Person
+from db.models import Drive, DriveSlot, Person, Unit
 from services import planners
 from services.clock import FixedClock
 from services.planners import PlanSettings
@@ -180,7 +180,59 @@ async def _pg_fill(url: str, donors: int) -> None:
     await connection.close()
 
 
-async def _tick(url: str) -> None:
+async def _units_and_drives(url: str, drives: int) -> None:
+    """A unit tree (63 provinces of 10 communes each), every donor in a commune, and `drives`
+    upcoming drives of communes and provinces with slots: the appeal names one of them."""
+    if not drives:
+        return
+    rng = random.Random(11)
+    database = Database(create_engine(url), FixedClock(NOW), Rules(), ZONE)
+    async with database.work() as work:
+        communes: list[Unit] = []
+        provinces: list[Unit] = []
+        for p in range(63):
+            province = Unit(
+                code=f"P{p}", name=f"Tỉnh {p}", kind="province", search_name=f"tinh {p}"
+            )
+            provinces.append(province)
+            work.session.add(province)
+            await work.session.flush()
+            for c in range(10):
+                commune = Unit(
+                    code=f"P{p}-C{c}",
+                    name=f"Xã {c}",
+                    kind="commune",
+                    parent_id=province.id,
+                    search_name=f"xa {c}",
+                )
+                communes.append(commune)
+                work.session.add(commune)
+        await work.session.flush()
+        first = min(c.id for c in communes)
+        await work.session.execute(update(Person).values(unit_id=first + Person.id % len(communes)))
+        for number in range(drives):
+            unit = rng.choice(communes if number % 4 else provinces)
+            drive = Drive(
+                title=f"Đợt {number}",
+                date=TODAY + dt.timedelta(days=rng.randrange(0, 60)),
+                start_time=dt.time(7, 30),
+                end_time=dt.time(11, 0),
+                place=f"Nhà văn hoá {number}",
+                status="open",
+                unit_id=unit.id,
+            )
+            drive.slots = [
+                DriveSlot(
+                    start_time=dt.time(h, 0), end_time=dt.time(h + 1, 0), capacity=50, taken=0
+                )
+                for h in (7, 8, 9, 10)
+            ]
+            work.session.add(drive)
+    await database.dispose()
+
+
+async def _tick(url: str, drives: int) -> None:
+    await _units_and_drives(url, drives)
     database = Database(create_engine(url), FixedClock(NOW), Rules(), ZONE)
     settings = PlanSettings()
     started = time.perf_counter()
@@ -241,6 +293,7 @@ def main() -> None:
     parser.add_argument("--donors", type=int, default=1_000_000)
     parser.add_argument("--naive", type=int, default=100_000)
     parser.add_argument("--url", help="an empty database (default: a new SQLite file)")
+    parser.add_argument("--drives", type=int, default=300, help="upcoming drives (0: none)")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
     upgrade(url)
@@ -253,7 +306,7 @@ def main() -> None:
         f"{url.split(':')[0]}: {args.donors} donors, {3 * args.donors} donations loaded in "
         f"{time.perf_counter() - started:.0f} s"
     )
-    asyncio.run(_tick(url))
+    asyncio.run(_tick(url, args.drives))
     _naive(args.naive, args.donors)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak memory of this process: {peak:.0f} MB")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.config import Config, serves_health
+from bot.config import Config, data_directory, serves_health
 from bot.health import HealthCheck, HealthServer
 from bot.secret import installation_secret
 from db.engine import create_engine
@@ -26,6 +26,7 @@ def open_database(config: Config, clock: Clock | None = None) -> Database:
         config.rules,
         config.zone,
         secret=installation_secret(config),
+        data_dir=data_directory(config),
     )
 
 
@@ -55,6 +56,8 @@ def build_ticker(config: Config, database: Database, deliverers: dict[str, Deliv
             config.schedule.reminder_offsets,
             config.schedule.tally_time,
             config.schedule.notice_lead_days,
+            appeal_window=config.schedule.appeal_window,
+            quiet_hours=config.schedule.quiet_hours,
         ),
         sender,
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from telegram.error import TelegramError
 
-from bot import app, db_commands, demo, logs
+from bot import analytics_cli, app, db_commands, demo, logs
 from bot.config import Config, ConfigError, DatabaseConfig, load
 from bot.health import HealthServerError
 from channels.console import console
@@ -156,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument(
         "--qr", help="where to write the QR code PNG (default: invite-ROLE-UNIT.png)"
     )
+    analytics_cli.add_commands(commands)
     return parser
 
 
@@ -207,6 +208,8 @@ async def _dispatch(config: Config, args: argparse.Namespace) -> int:
             return await _drives_list(database, args)
         if args.command == "report":
             return await _report(database, args)
+        if analytics_cli.handles(args):
+            return await analytics_cli.dispatch(database, args)
         if args.command == "grant" and args.invite:
             return await _grant_invite(config, database, args)
         if args.command == "grant":

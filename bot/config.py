@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from db.engine import DatabaseURLError, async_url
 from services.rules import Rules
+from services.schedule import QuietHours
 
 ENV_PREFIX = "HIENMAU_"
 ENV_NOT_SETTINGS = {"HIENMAU_CONFIG"}
@@ -69,6 +70,7 @@ class ScheduleConfig:
     tally_time: str = "18:00"
     reminder_offsets: tuple[str, ...] = ("3d", "1d", "07:00")
     notice_lead_days: int = 7  # drive notices to eligible donors who have not pledged
+    appeal_window: str = "18:00-20:00"  # local hours "you can donate again" goes out in
     tick_seconds: int = 60  # how often `hienmau run` plans and sends
     send_lease_seconds: int = 120  # a message claimed by a sender that died is retried after this
 
@@ -110,6 +112,13 @@ class HealthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageConfig:
+    # Where files people send are kept (certificate photos: <data_dir>/certificates/...).
+    # Empty: `hienmau-data` next to the SQLite file, or in the working directory.
+    data_dir: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
@@ -119,6 +128,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -134,6 +144,7 @@ _SECTION_TYPES = {
     "security": SecurityConfig,
     "logging": LoggingConfig,
     "health": HealthConfig,
+    "storage": StorageConfig,
 }
 
 
@@ -204,6 +215,7 @@ def _validate(config: Config) -> None:
     for part in quiet:
         _time("[schedule] quiet_hours", part)
     _time("[schedule] tally_time", config.schedule.tally_time)
+    _validate_appeal_window(config.schedule)
     if not 0 <= config.schedule.notice_lead_days <= 60:
         raise ConfigError(
             "config: [schedule] notice_lead_days: expected 0 (no notices) to 60 days, got "
@@ -222,6 +234,7 @@ def _validate(config: Config) -> None:
         )
     _validate_zalo(config)
     _validate_operations(config)
+    _validate_storage(config)
     for offset in config.schedule.reminder_offsets:
         if not re.fullmatch(r"\d+[dh]|\d{1,2}:\d{2}", offset):
             raise ConfigError(
@@ -268,6 +281,12 @@ def _validate(config: Config) -> None:
             raise ConfigError(
                 f"config: [rules] {name}: expected 1 to {most}, got {getattr(rules, name)!r}"
             )
+    _validate_appeal_rules(rules)
+    if not 0 <= rules.block_release_days <= 60:
+        raise ConfigError(
+            "config: [rules] block_release_days: expected 0 (on the drive's day) to 60 days, "
+            f"got {rules.block_release_days!r}"
+        )
     if not 0 <= config.security.inbound_per_minute <= 10_000:
         raise ConfigError(
             "config: [security] inbound_per_minute: expected 0 (no limit) to 10000 messages, "
@@ -279,6 +298,38 @@ def _validate(config: Config) -> None:
             f"config: [security] secret: too short ({len(secret)} characters): use at least "
             f"{SECRET_MIN_CHARS} random characters, or leave it empty to generate one"
         )
+
+
+def _validate_appeal_rules(rules: Rules) -> None:
+    if not 1 <= rules.appeals_per_30_days <= 100:
+        raise ConfigError(
+            "config: [rules] appeals_per_30_days: expected 1 to 100 appeals, got "
+            f"{rules.appeals_per_30_days!r}"
+        )
+    if not 1.0 <= rules.show_up_factor <= 3.0:
+        raise ConfigError(
+            "config: [rules] show_up_factor: expected pledges per unit from 1.0 to 3.0, got "
+            f"{rules.show_up_factor!r}"
+        )
+
+
+def _validate_appeal_window(schedule: ScheduleConfig) -> None:
+    key, text = "[schedule] appeal_window", schedule.appeal_window
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ConfigError(f"config: {key}: expected HH:MM-HH:MM, got {text!r}")
+    start, end = (_time(key, part) for part in parts)
+    if end <= start:
+        raise ConfigError(f"config: {key}: must end after it starts (same day), got {text!r}")
+    quiet = QuietHours.parse(schedule.quiet_hours)
+    day = dt.date(2026, 1, 1)
+    moment = dt.datetime.combine(day, start, tzinfo=dt.UTC)
+    while moment < dt.datetime.combine(day, end, tzinfo=dt.UTC):
+        if quiet.contains(moment, zoneinfo.ZoneInfo("UTC")):
+            raise ConfigError(
+                f"config: {key}: {text!r} overlaps quiet_hours {schedule.quiet_hours!r}"
+            )
+        moment += dt.timedelta(minutes=1)
 
 
 def _validate_zalo(config: Config) -> None:
@@ -356,6 +407,28 @@ def _validate_operations(config: Config) -> None:
             raise ConfigError(
                 f"config: [health] port: {health.port} is [{name}] port too; give each its own"
             )
+
+
+def data_directory(config: Config) -> Path:
+    """`[storage] data_dir`, else `hienmau-data` beside the SQLite file (or in the working
+    directory for PostgreSQL)."""
+    if config.storage.data_dir.strip():
+        return Path(config.storage.data_dir.strip()).expanduser()
+    url = config.database.url
+    if url.startswith("sqlite") and ":///" in url:
+        database = url.split(":///", 1)[1].split("?", 1)[0]
+        if database and database != ":memory:":
+            return Path(database).expanduser().parent / "hienmau-data"
+    return Path("hienmau-data")
+
+
+def _validate_storage(config: Config) -> None:
+    raw = config.storage.data_dir
+    if raw and not raw.strip():
+        raise ConfigError("config: [storage] data_dir: empty; leave it out for the default")
+    directory = data_directory(config)
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"config: [storage] data_dir: {str(directory)!r} is not a directory")
 
 
 def webhook_mode(config: Config) -> bool:

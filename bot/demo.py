@@ -8,7 +8,18 @@ import datetime as dt
 import math
 from importlib import resources
 
-from services import donations, drives, identities, invites, persons, plan_file, plans, roles, units
+from services import (
+    blocks,
+    donations,
+    drives,
+    identities,
+    invites,
+    persons,
+    plan_file,
+    plans,
+    roles,
+    units,
+)
 from services.audit import Actor
 from services.eligibility import DonationKind
 from services.persons import DonorDraft, Purpose
@@ -66,6 +77,17 @@ async def _load_plan(work: Work, actor: Actor) -> None:
         drive.latitude, drive.longitude = PROVINCIAL_HOSPITAL
 
 
+async def _club_block(work: Work, club_id: int) -> None:
+    """The reserve club holds 10 places of the first drive's first slot: its members see them
+    in /drives and claim one with a tap (`--as chair` reserves more with /block)."""
+    chair = await persons.find_by_phone(work, "+84912000002")
+    found = await blocks.reservable(work, limit=1)
+    if chair is None or not found:
+        return
+    first, slot = found[0], found[0].slots[0]
+    await blocks.reserve(work, chair, club_id, first.id, slot.id, 10, Actor("console:demo-chair"))
+
+
 async def load(work: Work) -> None:
     unit_rows = units.read_unit_csv((SAMPLE / "units-laichau.csv").read_text(encoding="utf-8"))
     await units.upsert(work, unit_rows)
@@ -104,6 +126,7 @@ async def load(work: Work) -> None:
             member = await identities.person_of(work, identity)
             if member is not None:
                 await invites.join_club(work, club, member, actor)
+        await _club_block(work, club.id)
     name, phone, year, sex, group, unit_code = PENDING
     unit = await units.by_code(work, unit_code)
     await persons.register_on_behalf(

@@ -50,6 +50,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Read pages through a memory map instead of a read() call each: the analytics scan
+    # millions of index entries, and on a busy 2-core machine the system calls cost as much
+    # as the scan (benchmarks/README.md, bench_analytics).
+    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 

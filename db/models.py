@@ -112,6 +112,11 @@ class Person(Base):
     next_eligible_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     # The channel reminders go to ("telegram", "zalo"); NULL: the one the person used last.
     preferred_channel: Mapped[str | None] = mapped_column(String(20))
+    # A volunteer marked "do not contact" after a call (issue 11, 0010): no notice goes to
+    # them (services.appeals.screen) until a volunteer undoes it; the person may still write.
+    do_not_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Appeals paused until this day, inclusive (/busy: exams, travel, illness); no reason kept.
+    busy_until: Mapped[dt.date | None] = mapped_column(Date, index=True)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
@@ -235,6 +240,11 @@ class Drive(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Pledges wanted per unit of target, set by the committee; None: learned from the unit's
+    # past drives, else [rules] show_up_factor (services.booking).
+    show_up_factor: Mapped[float | None] = mapped_column(Float)
+    # The last drive-day notice to its pledged donors: at most one per 30 minutes (drive_day).
+    day_notice_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     slots: Mapped[list[DriveSlot]] = relationship(
         order_by="DriveSlot.start_time", cascade="all, delete-orphan", lazy="selectin"
@@ -276,13 +286,30 @@ class Pledge(Base):
     checked_in_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
     )
+    # Why a pledged donor did not come, as they told the "we missed you" message (0010):
+    # forgot / sick / busy / deferred. A reason code only.
+    missed_reason: Mapped[str | None] = mapped_column(String(20))
+    # Issue 13 (0009): the donor who booked this place for a companion ("tôi và 2 người
+    # nữa"); NULL when the person pledged themself.
+    booked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    # The companion's name as the booking donor typed it: what the donor is shown, never the
+    # record of someone already on file.
+    booked_name: Mapped[str | None] = mapped_column(String(100))
+    # The club block this place was claimed from, while the block holds it (0009).
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("club_block.id", ondelete="SET NULL"))
 
 
 class Donation(Base):
     """A donation: recorded by a volunteer at a drive (verified) or told by the donor."""
 
     __tablename__ = "donation"
-    __table_args__ = (Index("ix_donation_person_date", "person_id", "donated_on"),)
+    __table_args__ = (
+        Index("ix_donation_person_date", "person_id", "donated_on"),
+        # The analytics read donations by date first (a year, a month): issue 10, 0007.
+        Index("ix_donation_date_person", "donated_on", "person_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
@@ -293,6 +320,8 @@ class Donation(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     verified: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The donor's photo of their paper certificate, relative to the data directory (0010).
+    certificate_path: Mapped[str | None] = mapped_column(String(300))
 
 
 class Deferral(Base):
@@ -315,7 +344,11 @@ class Outbox(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "due_at"),
+        # The reminder funnel reads a kind's rows by creation time (0007).
+        Index("ix_outbox_key_created", "key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"))
@@ -336,6 +369,9 @@ class Outbox(Base):
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcast.id", ondelete="SET NULL"), index=True
     )
+    # Not sent at or after this moment: the row waits for the same hours of the next day
+    # (appeals go out in the evening window only, even when the sender was down).
+    not_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Audit(Base):
@@ -441,6 +477,27 @@ class ClubChat(Base):
     linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class ClubBlock(Base):
+    """Places of one slot a club reserves for its members (issue 13, 0009). The slot's `taken`
+    counts all `places` from the reservation on; a member's claim turns one into a pledge
+    (`claimed` + 1, `taken` unchanged). At the release (`[rules] block_release_days` before
+    the drive) the unclaimed places go back to the slot and `released_places` says how many."""
+
+    __tablename__ = "club_block"
+    __table_args__ = (UniqueConstraint("slot_id", "club_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    drive_id: Mapped[int] = mapped_column(ForeignKey("drive.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("drive_slot.id", ondelete="CASCADE"))
+    club_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    places: Mapped[int] = mapped_column(Integer)
+    claimed: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_places: Mapped[int | None] = mapped_column(Integer)
+
+
 class Broadcast(Base):
     """A notice written by a chair or committee member to an audience, sent through the outbox."""
 
@@ -454,6 +511,87 @@ class Broadcast(Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str | None] = mapped_column(String(300))
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # People left out because they had their appeals of the last 30 days (services.appeals).
+    capped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The dialogue that confirmed it: a second press of "send" finds it and sends nothing.
     request_key: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CampaignShare(Base):
+    """A committee's campaign share of a unit's yearly plan: months `first_month` to
+    `last_month` of the reporting year (12 is the December that opens it) carry
+    `share_percent` of the unit's quota (Thái Nguyên: January-March 20%, April 10% ...)."""
+
+    __tablename__ = "campaign_share"
+    __table_args__ = (UniqueConstraint("unit_id", "year", "first_month"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    first_month: Mapped[int] = mapped_column(Integer)
+    last_month: Mapped[int] = mapped_column(Integer)
+    share_percent: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Waitlist(Base):
+    """A donor waiting for a place at a full drive (or one slot of it). When a place frees,
+    the first waiting person is offered it; an offer expires and passes to the next."""
+
+    __tablename__ = "waitlist"
+    __table_args__ = (
+        UniqueConstraint("person_id", "drive_id"),
+        Index("ix_waitlist_drive_status", "drive_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    drive_id: Mapped[int] = mapped_column(ForeignKey("drive.id", ondelete="CASCADE"))
+    # The slot waited for (NULL: any slot); once offered, the slot offered.
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("drive_slot.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # waiting / offered / pledged / expired / left / closed
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+
+
+class Feedback(Base):
+    """How a donor found a drive (1-5) and an optional comment, asked the day after. `/forget`
+    keeps the score (anonymous, for the tally) and removes the person and the comment."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("person_id", "drive_id"),
+        Index("ix_feedback_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    drive_id: Mapped[int] = mapped_column(ForeignKey("drive.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CallTask(Base):
+    """A donor for a club's volunteers to call: two appeals ignored in a row, or a pledged
+    drive missed. `source` (unique) names what put them there, so planning twice adds nothing.
+    Outcomes: reached / no_answer / call_back / do_not_contact (NULL: not called yet)."""
+
+    __tablename__ = "call_task"
+    __table_args__ = (Index("ix_call_task_unit_outcome", "unit_id", "outcome"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(30))  # ignored_two_appeals / no_show
+    drive_id: Mapped[int | None] = mapped_column(ForeignKey("drive.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    called_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

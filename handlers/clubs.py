@@ -14,7 +14,8 @@ from handlers.messages import Attachment, Button, ChatType, Reply
 from handlers.registration import yes_no
 from handlers.wizard import Flow, Outcome, Step, choice, error_text
 from locales import N_, _
-from services import broadcasts, clubs, drives, roles
+from services import appeal_cap, broadcasts, clubs, drives, roles
+from services.appeals import APPEAL_KEYS
 from services.broadcasts import Audience
 from services.clubs import ClubKind
 from services.errors import DomainError, InvalidInput
@@ -385,7 +386,8 @@ def _audience(ctx: Ctx) -> Audience:
 
 async def ask_confirm(ctx: Ctx) -> Reply:
     assert ctx.person is not None
-    count = len(await broadcasts.recipients(ctx.work, ctx.person, _audience(ctx)))
+    people = await broadcasts.recipients(ctx.work, ctx.person, _audience(ctx))
+    count = len(people)
     reason = ctx.answers.get("reason")
     lines = [
         _("Xem trước thông báo:"),
@@ -394,6 +396,14 @@ async def ask_confirm(ctx: Ctx) -> Reply:
         "",
         _("👥 Sẽ gửi tới {n} người (chỉ những ai đồng ý nhận tin).").format(n=count),
     ]
+    capped = 0 if reason else await appeal_cap.at_cap(ctx.work, people, APPEAL_KEYS)
+    if capped:
+        lines.append(
+            _(
+                "🔕 Trong đó {n} người đã nhận đủ {cap} tin mời trong 30 ngày qua nên sẽ không "
+                "nhận tin này (gọi khẩn thì vẫn nhận)."
+            ).format(n=capped, cap=ctx.work.rules.appeals_per_30_days)
+        )
     if reason:
         lines.append(_("🚨 Gọi khẩn, gửi cả giờ nghỉ. Lý do: {reason}").format(reason=reason))
     return Reply(
@@ -424,13 +434,14 @@ async def take_confirm(ctx: Ctx, value: str) -> Outcome:
     )
     if not new:
         return [Reply(_("Thông báo này đã được gửi rồi. Xem kết quả: /broadcasts"))]
-    return [
-        Reply(
-            _("📢 Đã xếp lịch gửi tới {n} người. Xem kết quả gửi: /broadcasts").format(
-                n=broadcast.recipients
-            )
-        )
-    ]
+    text = _("📢 Đã xếp lịch gửi tới {n} người. Xem kết quả gửi: /broadcasts").format(
+        n=broadcast.recipients
+    )
+    if broadcast.capped:
+        text += "\n" + _(
+            "🔕 {n} người không nhận tin này vì đã nhận đủ {cap} tin mời trong 30 ngày qua."
+        ).format(n=broadcast.capped, cap=ctx.work.rules.appeals_per_30_days)
+    return [Reply(text)]
 
 
 BROADCAST = Flow(

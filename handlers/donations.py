@@ -247,4 +247,5 @@ async def my_donations(ctx: Ctx) -> list[Reply]:
         next_date_line(ctx.person.next_eligible_on, today),
         milestone_line(len(found)),
     ]
-    return [Reply("\n".join(lines), buttons=_buttons())]
+    certificate = Button(_("📷 Giấy chứng nhận"), "cert:list")  # handlers.certificates
+    return [Reply("\n".join(lines), buttons=(*_buttons(), certificate))]

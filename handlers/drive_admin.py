@@ -19,7 +19,8 @@ from handlers.messages import Button, ButtonKind, Reply
 from handlers.registration import yes_no
 from handlers.wizard import Flow, Outcome, Step, choice, error_text
 from locales import N_, _
-from services import drives, plan_file, plans
+from services import booking, drives, plan_file, plans
+from services.booking import Booking, Source
 from services.drives import DriveDraft, SlotSpec
 from services.errors import DomainError, InvalidInput
 from services.roles import Role
@@ -86,6 +87,10 @@ async def _p_target(ctx: Ctx, text: str) -> object:
     return drives.parse_target(text)
 
 
+async def _p_factor(ctx: Ctx, text: str) -> object:
+    return None if text == SKIP else booking.parse_factor(text)
+
+
 # Questions ---------------------------------------------------------------------------------
 
 
@@ -123,6 +128,14 @@ QUESTIONS: dict[str, tuple[str, Parse, bool]] = {
         True,
     ),
     "target_units": (N_("Chỉ tiêu bao nhiêu đơn vị máu? (ví dụ: 250)"), _p_target, False),
+    "show_up_factor": (
+        N_(
+            "Cần bao nhiêu người đăng ký cho mỗi đơn vị máu? Nhập hệ số từ 1 đến 3 (ví dụ: "
+            "1,3). Bỏ qua: tự tính từ các đợt trước của đơn vị, hoặc dùng mặc định."
+        ),
+        _p_factor,
+        True,
+    ),
 }
 LABELS = {
     "title": N_("Tên đợt"),
@@ -133,6 +146,7 @@ LABELS = {
     "organiser": N_("Đơn vị tổ chức"),
     "receiving_institution": N_("Nơi tiếp nhận"),
     "target_units": N_("Chỉ tiêu"),
+    "show_up_factor": N_("Hệ số đặt chỗ"),
 }
 NEW_ORDER = (
     "title",
@@ -295,6 +309,7 @@ async def _admin_card(ctx: Ctx, drive_id: int) -> Reply:
             card_text(drive),
             _("📌 Mã #{id} · trạng thái: {status}").format(id=drive.id, status=status),
             _("👥 Đã đăng ký: {n} người").format(n=pledged),
+            *_booking_lines(await booking.of_drive(ctx.work, drive)),
         ]
     )
     if drive.status == drives.Status.CANCELLED:
@@ -307,6 +322,25 @@ async def _admin_card(ctx: Ctx, drive_id: int) -> Reply:
         Button(_("⛔ Huỷ đợt"), f"mdrive:cancel:{drive.id}"),
     ]
     return Reply(text, buttons=tuple(buttons), columns=2)
+
+
+def _booking_lines(booked: Booking) -> list[str]:
+    drive = booked.drive
+    if not drive.target_units or drive.status not in drives.LIVE:
+        return []
+    source = {
+        Source.DRIVE: _("do Ban chỉ đạo đặt"),
+        Source.LEARNED: _("học từ các đợt trước của đơn vị"),
+        Source.DEFAULT: _("mặc định"),
+    }[booked.source]
+    return [
+        _("📋 Mục tiêu đặt chỗ: {target} = {units} đơn vị × {factor} ({source})").format(
+            target=booked.target,
+            units=drive.target_units,
+            factor=f"{booked.factor:.2f}".rstrip("0").rstrip(".").replace(".", ","),
+            source=source,
+        )
+    ]
 
 
 async def manage(ctx: Ctx) -> list[Reply]:
@@ -378,6 +412,9 @@ async def _save_edit(ctx: Ctx, field: str) -> list[Reply]:
     value = ctx.answers[field]
     if field == "slots":
         await drives.set_slots(ctx.work, drive, _slot_specs(value), ctx.actor)
+    elif field == "show_up_factor":
+        assert value is None or isinstance(value, float)
+        await booking.set_factor(ctx.work, drive, value, ctx.actor)
     elif field == "location":
         assert isinstance(value, dict)
         await drives.edit(ctx.work, drive, "map_url", value["map_url"], ctx.actor)

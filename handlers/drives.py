@@ -7,14 +7,16 @@ Buttons outside a wizard: `drive:<id>` opens a card, `pledge:<id>` pledges (or o
 from __future__ import annotations
 
 from db.models import Drive
+from handlers import blocks, companions
 from handlers import format as fmt
 from handlers.context import Ctx
 from handlers.messages import Attachment, Button, ButtonKind, ChatType, Reply
 from handlers.wizard import error_text
 from locales import _
-from services import drives, pledges, sharing
+from services import booking, drives, pledges, sharing, waitlist
+from services.booking import Booking
 from services.drives import Listed
-from services.errors import DomainError
+from services.errors import Conflict, DomainError
 from services.pledges import MyPledge
 
 LIST_SIZE = 6
@@ -38,7 +40,18 @@ def _km(value: float) -> str:
     return f"{value:.1f}".replace(".", ",") if value < 10 else f"{value:.0f}"
 
 
-def card_text(drive: Drive, mine: MyPledge | None = None, km: float | None = None) -> str:
+def booking_line(booking: Booking) -> str:
+    return _("👥 Đã đăng ký: {pledged} / mục tiêu đặt chỗ {target}").format(
+        pledged=booking.pledged, target=booking.target
+    )
+
+
+def card_text(
+    drive: Drive,
+    mine: MyPledge | None = None,
+    km: float | None = None,
+    booking: Booking | None = None,
+) -> str:
     lines = [f"🩸 {drive.title}", f"📅 {when(drive)}", f"📍 {drive.place}"]
     if km is not None:
         lines.append(_("📏 Cách bạn khoảng {km} km").format(km=_km(km)))
@@ -50,6 +63,8 @@ def card_text(drive: Drive, mine: MyPledge | None = None, km: float | None = Non
         lines.append(_("🏥 Nơi tiếp nhận máu: {v}").format(v=drive.receiving_institution))
     if drive.target_units:
         lines.append(_("🎯 Chỉ tiêu: {n} đơn vị máu").format(n=drive.target_units))
+        if booking is not None and drive.status in drives.LIVE:
+            lines.append(booking_line(booking))
     if drive.status == drives.Status.CANCELLED:
         lines.append(_("⛔ Đợt này đã bị huỷ."))
     if drive.slots:
@@ -80,10 +95,14 @@ def card_buttons(drive: Drive, mine: MyPledge | None, group: bool = False) -> tu
     buttons: list[Button] = []
     if mine is None:
         buttons.append(Button(_("✋ Đăng ký hiến máu"), f"pledge:{drive.id}"))
+        if drive.status in drives.LIVE:  # advice before pledging (handlers.selfcheck)
+            buttons.append(Button(_("🩺 Tự kiểm tra trước khi đăng ký"), f"selfcheck:{drive.id}"))
     else:
         if drive.slots:
             buttons.append(Button(_("🔁 Đổi khung giờ"), f"pledge:{drive.id}"))
         buttons.append(Button(_("❌ Huỷ đăng ký"), f"unpledge:{drive.id}"))
+        if drive.status in drives.LIVE:  # "tôi và người đi cùng" (issue 13)
+            buttons.append(companions.add_button(drive.id))
     if not drive.date_is_month_only:
         buttons.append(Button(_("📅 Thêm vào lịch"), f"ics:{drive.id}"))
     buttons.append(Button(_("🔗 Chia sẻ"), f"share:{drive.id}"))
@@ -103,7 +122,11 @@ async def card(ctx: Ctx, drive_id: int, km: float | None = None) -> Reply:
     drive = await drives.get(ctx.work, drive_id)
     mine = await _mine(ctx, drive)
     group = ctx.inbound.chat_type is ChatType.GROUP
-    return Reply(card_text(drive, mine, km), buttons=card_buttons(drive, mine, group), columns=2)
+    booked = await booking.of_drive(ctx.work, drive)
+    reply = Reply(
+        card_text(drive, mine, km, booked), buttons=card_buttons(drive, mine, group), columns=2
+    )
+    return reply if group else await blocks.on_card(ctx, drive, reply)
 
 
 def _short(listed: Listed, number: int) -> str:
@@ -149,6 +172,8 @@ async def list_drives(ctx: Ctx) -> list[Reply]:
         return [Reply(_("Hiện chưa có đợt hiến máu nào sắp tới. Mình sẽ báo bạn khi có lịch mới."))]
     group = ctx.inbound.chat_type is ChatType.GROUP
     replies = listing(found, _("🩸 Các đợt hiến máu sắp tới:"), group)
+    if not group:  # a member's club blocks, one tap to claim
+        replies[0] = await blocks.on_listing(ctx, [item.drive for item in found], replies[0])
     if not group and ctx.inbound.channel == "telegram":
         replies.append(_location_prompt())
     return replies
@@ -202,7 +227,12 @@ def _need_registration() -> list[Reply]:
 def _slot_choice(drive: Drive, mine: MyPledge | None) -> list[Reply]:
     free = [s for s in drive.slots if s.taken < s.capacity or (mine and mine.slot is s)]
     if not free:
-        return [Reply(_("Đợt này đã kín chỗ. Bạn xem các đợt khác nhé: /drives"))]
+        return [
+            Reply(
+                _("Đợt này đã kín chỗ. Bạn xem các đợt khác nhé: /drives"),
+                buttons=(_wait_button(drive.id),),
+            )
+        ]
     buttons = tuple(
         Button(
             f"{s.start_time:%H:%M}–{s.end_time:%H:%M} "
@@ -214,16 +244,43 @@ def _slot_choice(drive: Drive, mine: MyPledge | None) -> list[Reply]:
     return [Reply(_("Bạn muốn đến khung giờ nào?"), buttons=buttons)]
 
 
+def _wait_button(drive_id: int, slot_id: int | None = None) -> Button:
+    """Join the waiting list of a full drive (or slot): a freed place is offered in turn."""
+    payload = f"wait:{drive_id}" if slot_id is None else f"wait:{drive_id}:{slot_id}"
+    return Button(_("🕓 Vào danh sách chờ"), payload)
+
+
 async def _pledge(ctx: Ctx, drive_id: int, slot_id: int | None) -> list[Reply]:
     assert ctx.person is not None
+    before: MyPledge | None = None
     try:
         drive = await drives.get(ctx.work, drive_id)
+        before = await _mine(ctx, drive)
         if drive.slots and slot_id is None:
             pledges.check_eligible(ctx.work, ctx.person, drive)
-            return _slot_choice(drive, await _mine(ctx, drive))
+            return _slot_choice(drive, before)
         mine = await pledges.pledge(ctx.work, ctx.person, drive_id, slot_id, ctx.actor)
+    except Conflict as error:
+        full = slot_id is not None and "hết chỗ" in error.message
+        buttons = (
+            _wait_button(drive_id, slot_id),
+            Button(_("Khung giờ khác"), f"pledge:{drive_id}"),
+        )
+        return [Reply(error_text(error), buttons=buttons if full else ())]
     except DomainError as error:
         return [Reply(error_text(error))]
+    await waitlist.settle(ctx.work, ctx.person.id, drive_id)
+    if before is not None and mine.slot is not None and before.slot is not mine.slot:
+        text = "\n".join(
+            [
+                _("🔁 Đã đổi sang khung {start}–{end}. Chỗ cũ đã được nhường lại.").format(
+                    start=f"{mine.slot.start_time:%H:%M}", end=f"{mine.slot.end_time:%H:%M}"
+                ),
+                "",
+                card_text(mine.drive, mine),
+            ]
+        )
+        return [Reply(text, buttons=card_buttons(mine.drive, mine), columns=2)]
     text = "\n".join(
         [
             _("✅ Cảm ơn bạn! Mình đã ghi nhận bạn đăng ký hiến máu."),
@@ -355,6 +412,7 @@ async def my_pledges(ctx: Ctx) -> list[Reply]:
             )
         ]
     lines = [_("📋 Các đợt bạn đã đăng ký:"), ""]
+    booked = await companions.booked(ctx, [item.drive.id for item in mine])
     for number, item in enumerate(mine, start=1):
         line = f"{number}. {when(item.drive)} · {item.drive.place}"
         if item.slot is not None:
@@ -362,11 +420,14 @@ async def my_pledges(ctx: Ctx) -> list[Reply]:
                 start=f"{item.slot.start_time:%H:%M}", end=f"{item.slot.end_time:%H:%M}"
             )
         lines.append(line)
+        lines += companions.lines_for(booked.get(item.drive.id, []))
     lines += ["", _("Bấm một số để xem chi tiết, đổi giờ hoặc huỷ:")]
     buttons = tuple(
         Button(f"{item.drive.date:%d/%m} · {item.drive.place[:32]}", f"drive:{item.drive.id}")
         for i, item in enumerate(mine, start=1)
     )
+    for item in mine:  # one "Huỷ chỗ của <name>" per companion the donor booked
+        buttons += companions.cancel_buttons(booked.get(item.drive.id, []))
     return [Reply("\n".join(lines), buttons=buttons)]
 
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import logging
 
-from handlers import BUTTONS, COMMANDS, FLOWS, drive_admin, drives, general, registration, wizard
+from handlers import (
+    BUTTONS,
+    COMMANDS,
+    FLOWS,
+    certificates,
+    drive_admin,
+    drives,
+    general,
+    registration,
+    wizard,
+)
 from handlers.context import Ctx
 from handlers.inbound_limit import Admission, InboundLimiter
 from handlers.messages import Button, ChatType, Inbound, InboundKind, Reply
@@ -139,6 +149,8 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await drives.near(ctx)
     if inbound.kind is InboundKind.DOCUMENT:
         return await drive_admin.plan_document(ctx)
+    if inbound.kind is InboundKind.PHOTO:
+        return await certificates.stray_photo(ctx)
     if inbound.kind is InboundKind.UNSUPPORTED:
         return [Reply(_("Mình chỉ đọc được tin nhắn chữ và nút bấm. Gõ /help để xem các lệnh."))]
     if ctx.person is None:  # first words on a platform without /start (Zalo): greet

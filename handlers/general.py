@@ -63,6 +63,8 @@ async def help_(ctx: Ctx) -> list[Reply]:
         _("/mydonations – lịch sử hiến máu, ngày được hiến lại"),
         _("/card – thẻ hiến máu (mã QR) để check-in tại điểm hiến máu"),
         _("/profile – xem và sửa hồ sơ, bật/tắt nhắc lịch"),
+        _("/selfcheck – tự kiểm tra xem bạn hiến được ngay hay từ ngày nào"),
+        _("/busy – tạm dừng lời mời hiến máu đến một ngày (thi cử, đi xa, ốm...)"),
         _("/stop – tắt nhắc lịch"),
         _("/export – tải toàn bộ dữ liệu của bạn"),
         _("/forget – xoá dữ liệu của bạn"),
@@ -75,6 +77,8 @@ async def help_(ctx: Ctx) -> list[Reply]:
             _("Dành cho tình nguyện viên:"),
             _("/adddonor – đăng ký giúp người hiến máu"),
             _("/checkin – check-in, ghi nhận hiến máu hoặc hoãn hiến tại điểm hiến máu"),
+            _("/calls – danh sách người cần gọi điện hỏi thăm, ghi kết quả cuộc gọi"),
+            _("/drivenotice – nhắn nhanh người đã đăng ký đợt hôm nay (vắng, đông, mang CCCD)"),
         ]
     if Role.CLUB_CHAIR in ctx.roles:
         lines += [
@@ -84,6 +88,9 @@ async def help_(ctx: Ctx) -> list[Reply]:
             _("/members – thành viên, link mời, tải danh sách"),
             _("/broadcast – gửi thông báo; /broadcasts – kết quả gửi"),
             _("/linkclub – gõ trong nhóm chat để gắn nhóm với CLB"),
+            _("/analytics – người quay lại, hiệu quả tin nhắn, tiến độ chiến dịch"),
+            _("/lapsed – người lâu chưa quay lại, nhắn mời họ một lần bấm"),
+            _("/block – giữ chỗ cho CLB trong một khung giờ của đợt hiến máu"),
         ]
     if Role.COMMITTEE in ctx.roles:
         lines += [
@@ -95,6 +102,7 @@ async def help_(ctx: Ctx) -> list[Reply]:
             _("/tally – báo cáo số liệu hôm nay"),
             _("/report – báo cáo tổng kết năm (Excel, biểu đồ)"),
             _("/quota – chỉ tiêu và tiến độ các đơn vị"),
+            _("/honours – danh sách tôn vinh theo mốc số lần hiến (Excel)"),
             _("Gửi tệp kế hoạch năm (CSV/XLSX) để nhập các đợt hiến máu."),
             _("Gửi bảng chỉ tiêu (CSV/XLSX) để nhập chỉ tiêu các đơn vị."),
         ]

@@ -18,7 +18,8 @@ class InboundKind(enum.StrEnum):
     CONTACT = "contact"  # payload: phone number shared by the platform
     LOCATION = "location"  # payload: "lat,lon"
     DOCUMENT = "document"  # attachment: the file sent (a committee's annual plan)
-    UNSUPPORTED = "unsupported"  # stickers, photos, voice notes ...
+    PHOTO = "photo"  # attachment: the picture sent (a donor's certificate), when downloaded
+    UNSUPPORTED = "unsupported"  # stickers, voice notes ...
 
 
 class ChatType(enum.StrEnum):
@@ -45,7 +46,7 @@ class Inbound:
     display_name: str = ""
     # Contacts: True when the platform says the shared contact is the sender's own.
     contact_is_own: bool = True
-    attachment: Attachment | None = None  # DOCUMENT: the file, already downloaded
+    attachment: Attachment | None = None  # DOCUMENT, PHOTO: the file, already downloaded
     # How a deep link to this bot starts, payload appended: "https://t.me/hienmau_bot?start=".
     # Empty where the platform has none: people then type "/start <payload>".
     deep_link: str = ""

@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import Drive, Pledge
+from handlers import aftercare, appeal_reasons, blocks, comeback, drive_day
 from handlers import format as fmt
 from handlers.drives import card_text, when
 from handlers.messages import Button, Reply
 from handlers.tallies import tally_text
 from locales import _, use_language
 from services import broadcasts, drives, tallies
+from services.appeals import APPEAL_KEYS
 from services.outbox import Job
 from services.work import Work
 
@@ -23,11 +25,16 @@ from services.work import Work
 async def render(work: Work, job: Job) -> list[Reply] | None:
     with use_language(job.language):
         if job.body is not None:
-            return [Reply(job.body)]
-        renderer = RENDERERS.get(job.key)
-        if renderer is None:
-            return None
-        return await renderer(work, job.person_id, job.params)
+            replies: list[Reply] | None = [Reply(job.body)]
+        else:
+            renderer = RENDERERS.get(job.key)
+            if renderer is None:
+                return None
+            replies = await renderer(work, job.person_id, job.params)
+        if replies and job.key in APPEAL_KEYS and job.person_id is not None:
+            # Every appeal ends with why the donor got it and how to pause or stop.
+            return await appeal_reasons.with_reason(work, job, replies)
+        return replies
 
 
 async def _live_drive(work: Work, params: dict[str, Any]) -> Drive | None:
@@ -99,12 +106,15 @@ async def _reminder(work: Work, person_id: int | None, p: dict[str, Any]) -> lis
             "Nếu không đến được, bấm 'Huỷ đăng ký' để nhường chỗ nhé."
         ),
     ]
+    # Cancelling and changing the slot are one tap away: a freed place goes to the waiting list.
+    swap = (Button(_("🔁 Đổi khung giờ"), f"pledge:{drive.id}"),) if drive.slots else ()
     return [
         Reply(
             "\n".join(lines),
             buttons=(
                 Button(_("Xem chi tiết"), f"drive:{drive.id}"),
                 Button(_("❌ Huỷ đăng ký"), f"unpledge:{drive.id}"),
+                *swap,
             ),
             columns=2,
         )
@@ -132,31 +142,6 @@ async def _drive_notice(work: Work, person_id: int | None, p: dict[str, Any]) ->
             columns=2,
         )
     ]
-
-
-async def _upcoming_buttons(work: Work, ids: list[int]) -> tuple[Button, ...]:
-    buttons: list[Button] = []
-    for drive_id in ids:
-        drive = await _live_drive(work, {"drive_id": drive_id})
-        if drive is not None and drive.date >= work.today():
-            buttons.append(Button(f"{drive.date:%d/%m} · {drive.place[:32]}", f"drive:{drive.id}"))
-    return (*buttons, Button(_("🩸 Các đợt sắp tới"), "cmd:drives"))
-
-
-async def _eligible(work: Work, person_id: int | None, p: dict[str, Any]) -> list[Reply] | None:
-    text = _(
-        "🩸 Từ ngày {date} bạn đã có thể hiến máu trở lại. Cảm ơn bạn đã luôn sẵn lòng "
-        "chia sẻ giọt máu hồng! Các đợt hiến máu sắp tới:"
-    ).format(date=_date(p.get("date")))
-    return [Reply(text, buttons=await _upcoming_buttons(work, list(p.get("drives", []))))]
-
-
-async def _nudge(work: Work, person_id: int | None, p: dict[str, Any]) -> list[Reply] | None:
-    text = _(
-        "Đã vài tuần kể từ khi bạn có thể hiến máu lại. Các bệnh viện đang cần máu: bạn chọn "
-        "một đợt thuận tiện nhé? (Tắt nhắc lịch: /stop)"
-    )
-    return [Reply(text, buttons=await _upcoming_buttons(work, list(p.get("drives", []))))]
 
 
 async def _milestone(work: Work, person_id: int | None, p: dict[str, Any]) -> list[Reply] | None:
@@ -190,9 +175,13 @@ RENDERERS = {
     "drive_cancelled": _cancelled,
     "drive_reminder": _reminder,
     "drive_notice": _drive_notice,
-    "eligible": _eligible,
-    "eligible_nudge": _nudge,
+    "eligible": comeback.eligible,
+    "eligible_nudge": comeback.nudge,
+    "waitlist_offer": comeback.waitlist_offer,
     "milestone": _milestone,
     "daily_tally": _daily_tally,
     "notice": _notice,
+    "drive_day": drive_day.render,  # /drivenotice: to today's pledged donors
+    "block_released": blocks.released_notice,
+    **aftercare.RENDERERS,  # thanks, feedback, missed_you (issue 11)
 }

@@ -44,6 +44,12 @@ async def show_profile(ctx: Ctx) -> Reply:
         _("• Nhắc lịch hiến máu: {v}").format(v=on if Purpose.REMINDERS in consents else off),
         _("• Chia sẻ với CLB: {v}").format(v=on if Purpose.CLUB_SHARING in consents else off),
     ]
+    if person.busy_until is not None and person.busy_until >= ctx.work.today():
+        lines.append(
+            _("• Tạm dừng lời mời đến hết ngày: {v} (/busy off để nhận lại)").format(
+                v=fmt.date(person.busy_until)
+            )
+        )
     channels = await persons.linked_channels(ctx.work, person.id)
     if len(channels) > 1:  # one person on Telegram and Zalo: reminders go to one of them
         via = (

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from handlers import format as fmt
+from handlers.aftercare import feedback_lines
 from handlers.context import Ctx
 from handlers.messages import Button, Reply
 from handlers.wizard import error_text
 from locales import _
 from services import tallies
+from services.booking import Booking
+from services.campaigns import Lag
 from services.errors import DomainError
 from services.quota_file import format_units
 from services.quotas import QuotaFigure
@@ -64,6 +67,29 @@ def _year_line(tally: Tally) -> str:
     ) + (f" ({percent}%)" if percent is not None else "")
 
 
+def _booking_line(item: Booking) -> str:
+    return _("⚠️ {place} ({day}): {pledged}/{target} chỗ, cần thêm {missing} lượt đăng ký").format(
+        place=item.drive.place,
+        day=f"{item.drive.date:%d/%m}",
+        pledged=format_units(item.pledged),
+        target=format_units(item.target),
+        missing=format_units(item.missing),
+    )
+
+
+def _campaign_line(lag: Lag) -> str:
+    return _(
+        "⚠️ Chiến dịch tháng {months} ({share}% kế hoạch): đã thu {collected}/{expected} đơn vị "
+        "dự kiến đến hôm nay (cả đợt {target})."
+    ).format(
+        months=lag.share.label.replace("-", "–"),
+        share=lag.share.percent,
+        collected=format_units(lag.collected),
+        expected=format_units(lag.expected),
+        target=format_units(lag.target),
+    )
+
+
 def tally_text(tally: Tally) -> str:
     head = _("📊 Báo cáo ngày {day}").format(day=fmt.date(tally.day))
     if tally.unit_name:
@@ -84,7 +110,13 @@ def tally_text(tally: Tally) -> str:
         lines += ["", _("Các đợt đang mở và trong {n} ngày tới:").format(n=tallies.UPCOMING_DAYS)]
         lines += [_drive_line(item) for item in tally.upcoming[:SHOWN_DRIVES]]
         lines += _more(SHOWN_DRIVES, len(tally.upcoming))
+    if tally.under_booked:
+        lines += ["", _("Chưa đủ người đăng ký (mục tiêu đặt chỗ):")]
+        lines += [_booking_line(item) for item in tally.under_booked]
+    lines += feedback_lines(tally.feedback)
     lines += ["", _year_line(tally)]
+    if tally.campaign is not None:
+        lines.append(_campaign_line(tally.campaign))
     if tally.quotas:
         lines.append(_("Chỉ tiêu năm {year} theo đơn vị:").format(year=tally.year))
         lines += [_quota_line(figure) for figure in tally.quotas[:SHOWN_QUOTAS]]

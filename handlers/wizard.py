@@ -29,6 +29,8 @@ Answer = Callable[[Ctx, str], Awaitable[Outcome]]
 class Step:
     ask: Ask
     answer: Answer
+    # The step takes a photo or file (`ctx.inbound.attachment`; the value is then "").
+    files: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ async def resume(ctx: Ctx, flow: Flow) -> list[Reply]:
             value = matched.partition(":")[2]
     elif inbound.kind in (InboundKind.CONTACT, InboundKind.LOCATION):
         value = inbound.payload
+    elif inbound.kind in (InboundKind.PHOTO, InboundKind.DOCUMENT) and step.files:
+        value = ""
     else:
         return [
             Reply(_("Mình chỉ đọc được chữ và nút bấm. Mời bạn trả lời câu hỏi:")),

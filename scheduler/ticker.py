@@ -27,7 +27,9 @@ class TickResult:
         p, s = self.planned, self.sent
         return (
             f"planned {p.total} (reminders {p.reminders}, drive notices {p.drive_notices}, "
-            f"eligible {p.eligible}, nudges {p.nudges}, tallies {p.tallies}); "
+            f"eligible {p.eligible}, nudges {p.nudges}, waiting-list offers {p.offers}, "
+            f"after the drive {p.aftercare}, tallies {p.tallies}; "
+            f"capped {p.capped}); "
             f"sent {s.sent}, retried {s.retried}, dropped {s.dropped}"
         )
 
@@ -57,7 +59,7 @@ class Ticker:
         if daily:
             self._last_daily = hour
         sent = await self.sender.drain()
-        if planned.total or sent.sent or sent.retried or sent.dropped:
+        if planned.total or planned.capped or sent.sent or sent.retried or sent.dropped:
             log.info("tick: %s", TickResult(planned, sent).summary())
         return TickResult(planned, sent)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from db.models import Broadcast, Outbox, Person, Pledge, Unit
 from locales import N_
-from services import clubs, drives, eligibility, outbox, roles
+from services import analytics, clubs, drives, eligibility, outbox, roles
 from services.audit import Actor, record
 from services.errors import Conflict, InvalidInput
 from services.outbox import Notice
@@ -30,6 +30,8 @@ class Audience:
     eligible_for_drive: int | None = None  # may donate on that drive's date
     pledged_drive: int | None = None
     not_pledged_drive: int | None = None
+    # Lapsed donors (services.analytics.lapsed_condition), computed again at sending time.
+    lapsed: bool = False
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -68,6 +70,8 @@ async def recipients(work: Work, author: Person, audience: Audience) -> list[int
         statement = statement.where(Person.unit_id.in_(sorted(units)))
     if audience.blood_groups:
         statement = statement.where(Person.blood_group.in_(audience.blood_groups))
+    if audience.lapsed:
+        statement = statement.where(analytics.lapsed_condition(work.today()))
     for drive_id, want in ((audience.pledged_drive, True), (audience.not_pledged_drive, False)):
         if drive_id is not None:
             pledged = select(Pledge.person_id).where(
@@ -140,6 +144,7 @@ async def send(
     )
     work.session.add(broadcast)
     await work.session.flush()
+    capped_before = work.skipped["cap"]
     queued = await outbox.enqueue_many(
         work,
         [
@@ -172,6 +177,8 @@ async def send(
             )
         )
     broadcast.recipients = queued + len(groups)
+    # A non-urgent notice is an appeal: people who had theirs for the month are left out.
+    broadcast.capped = work.skipped["cap"] - capped_before
     record(
         work,
         actor,
@@ -179,6 +186,7 @@ async def send(
         None,
         broadcast=broadcast.id,
         recipients=broadcast.recipients,
+        capped=broadcast.capped,
         urgent=urgent,
         reason=broadcast.reason,
     )

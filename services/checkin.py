@@ -214,8 +214,11 @@ async def _verdict(work: Work, person: Person, day: dt.date) -> Verdict:
     candidates = []
     if latest is not None:
         candidates.append(eligibility.next_after(latest.kind, latest.donated_on, work.rules))
+    # A donor's own self-check is advice: the doctor's screening here decides (selfcheck.py).
     deferred = await work.session.scalar(
-        select(func.max(Deferral.until)).where(Deferral.person_id == person.id)
+        select(func.max(Deferral.until)).where(
+            Deferral.person_id == person.id, Deferral.reason != "self_check"
+        )
     )
     if deferred is not None:
         candidates.append(deferred)

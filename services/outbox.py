@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from db.models import Consent, Identity, Outbox, Person
-from services import appeals
+from services import appeal_window, appeals, busy, do_not_contact
 from services.work import Work
 
 
@@ -42,10 +42,13 @@ async def enqueue(
     *,
     due_at: dt.datetime | None = None,
     urgent: bool = False,
+    not_after: dt.datetime | None = None,
 ) -> bool:
     """Queue notice `key` for a person. False when they have no reachable chat or the notice
     (by `dedup_key`) is already queued."""
-    notice = Notice(person_id, key, params, dedup_key, due_at=due_at, urgent=urgent)
+    notice = Notice(
+        person_id, key, params, dedup_key, due_at=due_at, urgent=urgent, not_after=not_after
+    )
     if not await appeals.screen(work, [notice]):
         return False
     identity = await reachable_identity(work, person_id)
@@ -59,6 +62,7 @@ async def enqueue(
         "params": params,
         "urgent": urgent,
         "due_at": due_at or now,
+        "not_after": not_after,
         "dedup_key": dedup_key,
         "status": "pending",
         "attempts": 0,
@@ -80,6 +84,8 @@ class Notice:
     urgent: bool = False
     body: str | None = None
     broadcast_id: int | None = None
+    # Not sent at or after this moment: then it waits for the same hours the next day.
+    not_after: dt.datetime | None = None
 
 
 async def reachable_identities(work: Work, person_ids: list[int]) -> dict[int, int]:
@@ -125,6 +131,7 @@ async def enqueue_many(work: Work, notices: list[Notice]) -> int:
             "broadcast_id": n.broadcast_id,
             "urgent": n.urgent,
             "due_at": n.due_at or now,
+            "not_after": n.not_after,
             "dedup_key": n.dedup_key,
             "status": "pending",
             "attempts": 0,
@@ -141,6 +148,12 @@ async def enqueue_many(work: Work, notices: list[Notice]) -> int:
         statement = insert(Outbox).on_conflict_do_nothing(index_elements=["dedup_key"])
         await work.session.execute(statement, rows[start : start + 2000])
     return len(rows)
+
+
+async def not_queued(work: Work, notices: list[Notice]) -> list[Notice]:
+    """The notices not queued yet (by dedup key): a planner leaves out the others before
+    doing more work for them."""
+    return await _not_queued(work, notices)
 
 
 async def _not_queued(work: Work, notices: list[Notice]) -> list[Notice]:
@@ -170,6 +183,7 @@ MAX_ATTEMPTS = 8
 # Notices sent only while the person consents to reminders; the others answer their own pledge.
 NEEDS_CONSENT = frozenset(
     {"drive_reminder", "drive_notice", "eligible", "eligible_nudge", "milestone", "notice"}
+    | {"thanks", "feedback", "missed_you"}  # after the drive (services.aftercare)
 )
 
 
@@ -222,6 +236,8 @@ async def claim(
         if reason is not None:
             row.status, row.last_error = "dropped", reason
             continue
+        if _held(work, row, person):
+            continue
         row.due_at = now + lease
         row.attempts += 1
         jobs.append(
@@ -253,6 +269,32 @@ async def consenting(person_ids: set[int], work: Work) -> set[int]:
     return set(rows)
 
 
+def _held(work: Work, row: Outbox, person: Person | None) -> bool:
+    """Rows that must not go now: past their window (`not_after`: they wait for the same
+    hours the next day), or appeals to someone who paused them (/busy: a donate-again waits
+    for the first day after the pause, other appeals are dropped as stale by then)."""
+    now, zone = work.now(), work.timezone
+    days = 0
+    if row.not_after is not None and now >= row.not_after:
+        days = (now - row.not_after).days + 1
+    if (
+        person is not None
+        and row.key in appeals.APPEAL_KEYS
+        and busy.is_busy(person, work.today())
+        and person.busy_until is not None
+    ):
+        if row.key not in busy.HELD_KEYS:
+            row.status, row.last_error = "dropped", "busy"
+            return True
+        days = max(days, (person.busy_until - row.due_at.astimezone(zone).date()).days + 1)
+    if days <= 0:
+        return False
+    row.due_at = appeal_window.shift_days(row.due_at, days, zone)
+    if row.not_after is not None:
+        row.not_after = appeal_window.shift_days(row.not_after, days, zone)
+    return True
+
+
 def _unsendable(
     row: Outbox, identity: Identity, person: Person | None, consenting: set[int]
 ) -> str | None:
@@ -262,6 +304,8 @@ def _unsendable(
         return "person not active"
     if row.key in NEEDS_CONSENT and row.person_id is not None and row.person_id not in consenting:
         return "no consent to reminders"
+    if do_not_contact.blocks(row.key, person):
+        return "do not contact"
     return None
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.models import (
     Audit,
+    CallTask,
     ChatMenu,
     Consent,
     Deferral,
@@ -19,15 +20,17 @@ from db.models import (
     Donation,
     Drive,
     DriveSlot,
+    Feedback,
     Identity,
     Outbox,
     Person,
     Pledge,
     RoleGrant,
     Unit,
+    Waitlist,
 )
 from locales import N_
-from services import roles
+from services import block_places, certificates, roles
 from services.audit import Actor, record
 from services.errors import Conflict, InvalidInput, NotAllowed
 from services.validation import Birth
@@ -144,6 +147,21 @@ async def register_on_behalf(
     await _write_phone(work, person)
     _grant_consents(work, person, draft.consents, actor.channel, by=volunteer.id)
     record(work, actor, "person.register_on_behalf", person.id)
+    return person
+
+
+async def register_companion(work: Work, donor: Person, draft: DonorDraft, actor: Actor) -> Person:
+    """A donor books a place for someone coming with them (issue 13): the companion is
+    registered on the donor's behalf, like a volunteer's registration, and confirms on first
+    chat; until then nothing is sent to them. The caller has checked the phone is free."""
+    if Purpose.REGISTRATION not in draft.consents:
+        raise NotAllowed(N_("Cần xác nhận người đi cùng đã đồng ý cho lưu thông tin."))
+    person = _new_person(work, draft)
+    person.sex = draft.sex or None  # the donor is not asked it: the companion says it later
+    person.registered_by_id = donor.id
+    await _write_phone(work, person)
+    _grant_consents(work, person, draft.consents, actor.channel, by=donor.id)
+    record(work, actor, "person.register_on_behalf", person.id, by="companion")
     return person
 
 
@@ -266,18 +284,36 @@ async def erase(work: Work, person: Person, actor: Actor) -> None:
     await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
     await session.execute(delete(Deferral).where(Deferral.person_id == person.id))
     await session.execute(delete(Outbox).where(Outbox.person_id == person.id))
+    await session.execute(delete(Waitlist).where(Waitlist.person_id == person.id))
+    person.busy_until = None
+    # After the drive (issue 11): certificate photos, call-list entries and notes go; a
+    # feedback score stays for the tally, without the person or their comment.
+    await certificates.erase(work, person.id)
+    await session.execute(delete(CallTask).where(CallTask.person_id == person.id))
+    await session.execute(
+        update(Feedback).where(Feedback.person_id == person.id).values(person_id=None, comment=None)
+    )
+    person.do_not_contact_at = None
     # Promised places go back to the drives; past donations stay, anonymous, for the tallies.
     live = await session.scalars(
         select(Pledge).where(Pledge.person_id == person.id, Pledge.status == "pledged")
     )
     for pledge in live:
-        if pledge.slot_id is not None:
+        if await block_places.give_back(work, pledge):
+            pass  # a place claimed from a club block goes back to the club
+        elif pledge.slot_id is not None:
             await session.execute(
                 update(DriveSlot)
                 .where(DriveSlot.id == pledge.slot_id, DriveSlot.taken > 0)
                 .values(taken=DriveSlot.taken - 1)
             )
         pledge.status = "cancelled"
+    # Who came with whom (companions booked by a donor) is theirs too.
+    await session.execute(
+        update(Pledge)
+        .where((Pledge.person_id == person.id) | (Pledge.booked_by_id == person.id))
+        .values(booked_by_id=None, booked_name=None)
+    )
     person.next_eligible_on = None
     for column in ("full_name", "phone", "birth_date", "birth_year", "sex", "weight_kg"):
         setattr(person, column, None)
@@ -319,6 +355,31 @@ async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
     deferrals = await work.session.scalars(
         select(Deferral).where(Deferral.person_id == person.id).order_by(Deferral.until)
     )
+    waiting = (
+        await work.session.execute(
+            select(Waitlist, Drive, DriveSlot)
+            .join(Drive, Drive.id == Waitlist.drive_id)
+            .outerjoin(DriveSlot, DriveSlot.id == Waitlist.slot_id)
+            .where(Waitlist.person_id == person.id)
+            .order_by(Waitlist.id)
+        )
+    ).all()
+    companions = (
+        await work.session.execute(
+            select(Pledge.booked_name, Drive.date, Pledge.status)
+            .join(Drive, Drive.id == Pledge.drive_id)
+            .where(Pledge.booked_by_id == person.id)
+            .order_by(Drive.date, Pledge.id)
+        )
+    ).all()
+    feedback = (
+        await work.session.execute(
+            select(Feedback, Drive)
+            .join(Drive, Drive.id == Feedback.drive_id)
+            .where(Feedback.person_id == person.id)
+            .order_by(Feedback.id)
+        )
+    ).all()
     record(work, actor, "person.export", person.id)
     return {
         "profile": {
@@ -370,10 +431,33 @@ async def export(work: Work, person: Person, actor: Actor) -> dict[str, Any]:
                 "kind": d.kind,
                 "volume_ml": d.volume_ml,
                 "verified": d.verified,
+                "certificate_photo": d.certificate_path,
             }
             for d in donations
         ],
+        "feedback": [
+            {"drive": drive.title, "date": _iso(drive.date), "score": f.score, "comment": f.comment}
+            for f, drive in feedback
+        ],
         "deferrals": [{"until": _iso(d.until), "reason": d.reason} for d in deferrals],
+        "busy_until": _iso(person.busy_until),
+        "waiting_lists": [
+            {
+                "drive": drive.title,
+                "date": _iso(drive.date),
+                "place": drive.place,
+                "slot": f"{slot.start_time:%H:%M}-{slot.end_time:%H:%M}" if slot else None,
+                "status": row.status,
+                "joined_at": _iso(row.created_at),
+                "offered_at": _iso(row.offered_at),
+            }
+            for row, drive, slot in waiting
+        ],
+        # People this donor booked places for (names only: their data is their own).
+        "companions_booked": [
+            {"name": name, "drive_date": _iso(date), "status": status}
+            for name, date, status in companions
+        ],
         "next_eligible_on": _iso(person.next_eligible_on),
         "exported_at": _iso(work.now()),
     }

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Exists, and_, exists, select
 
 from db.models import Consent, Drive, DriveSlot, Person, Pledge
-from services import eligibility, outbox, tallies
+from services import aftercare, blocks, busy, eligibility, outbox, tallies, waitlist
+from services.comeback import Window, nearest_drives
 from services.drives import LIVE
 from services.outbox import Notice
-from services.schedule import Offset, local_moment, parse_offset
+from services.schedule import Offset, QuietHours, local_moment, parse_offset
 from services.units import descendants
 from services.work import Work
 
@@ -32,6 +33,10 @@ class PlanSettings:
     nudge_after_days: int = 28  # a second "you can donate again" if still no pledge
     catch_up_days: int = 3  # after downtime, still send what fell due this recently
     tally_time: dt.time = dt.time(18, 0)  # the daily tally to subscribed committee members
+    # "You can donate again" and its nudge go out in these local hours ([schedule] appeal_window).
+    appeal_window: Window = field(default_factory=Window)
+    waitlist_offer_hours: int = 2  # a place offered to the waiting list is held this long
+    quiet_hours: QuietHours | None = None  # no waiting-list offers then (they would expire)
 
 
 @dataclass(slots=True)
@@ -41,10 +46,23 @@ class Planned:
     eligible: int = 0
     nudges: int = 0
     tallies: int = 0
+    # Appeals left out by the 30-day cap (services.appeal_cap): not queued, not in `total`;
+    # each is counted once, by the run that first skipped it.
+    capped: int = 0
+    offers: int = 0  # free places offered to waiting lists (services.waitlist)
+    aftercare: int = 0  # thank-yous, feedback questions, "we missed you", calls (aftercare)
 
     @property
     def total(self) -> int:
-        return self.reminders + self.drive_notices + self.eligible + self.nudges + self.tallies
+        return (
+            self.reminders
+            + self.drive_notices
+            + self.eligible
+            + self.nudges
+            + self.tallies
+            + self.offers
+            + self.aftercare
+        )
 
 
 def _consenting() -> Exists:
@@ -59,11 +77,24 @@ async def plan_all(work: Work, settings: PlanSettings, *, daily: bool = True) ->
     """Reminders of pledges at every tick; the planners that depend only on the date
     (drive notices, donate again) when `daily` (the first tick of a day, then hourly)."""
     planned = Planned()
+    capped_before = work.skipped["cap"]
     planned.reminders = await drive_reminders(work, settings)
     planned.tallies = await tallies.plan_daily(work, settings.tally_time)
     if daily:
         planned.drive_notices = await drive_notices(work, settings)
         planned.eligible, planned.nudges = await donate_again(work, settings)
+        await blocks.release_due(work)  # club places nobody claimed go back to everyone
+        # Due at whole hours (19:00, 10:00, 09:00): the first tick of an hour finds them.
+        planned.aftercare = (await aftercare.plan(work)).total
+    # Last: places freed above go to waiting lists, and the slots it locks (PostgreSQL) are
+    # held only until this transaction commits.
+    quiet = settings.quiet_hours
+    planned.offers = await waitlist.plan(
+        work,
+        settings.waitlist_offer_hours,
+        offers=quiet is None or not quiet.contains(work.now(), work.timezone),
+    )
+    planned.capped = work.skipped["cap"] - capped_before
     return planned
 
 
@@ -139,35 +170,28 @@ async def drive_notices(work: Work, settings: PlanSettings) -> int:
                 _consenting(),
             )
         )
-        for person in list(people):
-            if not eligibility.on(person, drive.date, work.rules).eligible:
-                continue
-            queued += await outbox.enqueue(
-                work,
+        # One batch per drive: one lookup of what is queued, of chats, of the appeal rules.
+        notices = [
+            Notice(
                 person.id,
                 "drive_notice",
                 {"drive_id": drive.id},
                 f"drive_notice:{drive.id}:{person.id}",
             )
+            for person in list(people)
+            if eligibility.on(person, drive.date, work.rules).eligible
+        ]
+        queued += await outbox.enqueue_many(work, notices)
     return queued
-
-
-async def _upcoming_drive_ids(work: Work, limit: int = 3) -> list[int]:
-    today = work.today()
-    rows = await work.session.scalars(
-        select(Drive.id)
-        .where(Drive.status.in_(LIVE), Drive.date >= today, Drive.date_is_month_only.is_(False))
-        .order_by(Drive.date, Drive.id)
-        .limit(limit)
-    )
-    return list(rows)
 
 
 async def donate_again(work: Work, settings: PlanSettings) -> tuple[int, int]:
     """'You can donate again' on the day the interval ends, and one nudge some weeks later
-    when no pledge followed. A range scan of the index on `next_eligible_on`."""
+    when no pledge followed, each naming the nearest drive the donor can pledge to
+    (`comeback.nearest_drives`) and due in the evening window (`appeal_window`), never
+    outside it. A range scan of the index on `next_eligible_on`, plus the few people whose
+    /busy pause ended in the catch-up days and who became eligible during it."""
     today, now = work.today(), work.now()
-    drives = await _upcoming_drive_ids(work)
     # A pledge for a drive on or after the day they became eligible: no nudge needed.
     pledged_since = exists().where(
         and_(
@@ -178,42 +202,86 @@ async def donate_again(work: Work, settings: PlanSettings) -> tuple[int, int]:
         )
     )
     counts = [0, 0]
-    windows = (
-        ("eligible", 0, counts, 0),
-        ("eligible_nudge", settings.nudge_after_days, counts, 1),
-    )
-    for key, after, tally, index in windows:
+    windows = (("eligible", 0), ("eligible_nudge", settings.nudge_after_days))
+    for index, (key, after) in enumerate(windows):
         newest = today - dt.timedelta(days=after)
         oldest = newest - dt.timedelta(days=settings.catch_up_days)
-        statement = select(Person.id, Person.next_eligible_on).where(
+        statement = select(Person.id, Person.next_eligible_on, Person.busy_until).where(
             Person.next_eligible_on.between(oldest, newest),
             Person.status == "active",
             _consenting(),
         )
         if key == "eligible_nudge":
             statement = statement.where(~pledged_since)
-        notices: list[Notice] = []
-        for person_id, eligible_on in (await work.session.execute(statement)).all():
+        found = [(p, e, b) for p, e, b in (await work.session.execute(statement)).all()]
+        if key == "eligible":
+            found += await _pause_ended(work, settings, newest)
+        starts: dict[int, tuple[dt.date, dt.datetime]] = {}
+        for person_id, eligible_on, busy_until in found:
             assert eligible_on is not None
-            due = local_moment(eligible_on, dt.time(9, 0), work.timezone) + dt.timedelta(days=after)
-            notices.append(
-                Notice(
-                    person_id,
-                    key,
-                    {"date": eligible_on.isoformat(), "drives": drives},
-                    f"{key}:{person_id}:{eligible_on.isoformat()}",
-                    due_at=max(due, now),
-                )
+            start = local_moment(eligible_on + dt.timedelta(days=after), dt.time(0), work.timezone)
+            if busy_until is not None and busy_until >= eligible_on:  # asked again after it
+                start = max(start, local_moment(busy_until, dt.time(0), work.timezone))
+                start += dt.timedelta(days=1)
+            starts[person_id] = (eligible_on, start)
+        notices = await outbox.not_queued(
+            work,
+            [
+                Notice(person_id, key, {"date": day.isoformat()}, f"{key}:{person_id}:{day}")
+                for person_id, (day, _start) in starts.items()
+            ],
+        )
+        chosen = await nearest_drives(
+            work, {n.person_id: max(starts[n.person_id][0], today) for n in notices}
+        )
+        queued: list[Notice] = []
+        for notice in notices:
+            due, not_after = settings.appeal_window.next_opening(
+                max(starts[notice.person_id][1], now), work.timezone
             )
-        tally[index] += await outbox.enqueue_many(work, notices)
+            params = {**notice.params, "drive_id": chosen.get(notice.person_id)}
+            queued.append(replace(notice, params=params, due_at=due, not_after=not_after))
+        counts[index] += await outbox.enqueue_many(work, queued)
     return counts[0], counts[1]
 
 
+async def _pause_ended(
+    work: Work, settings: PlanSettings, newest: dt.date
+) -> list[tuple[int, dt.date | None, dt.date | None]]:
+    """People whose /busy pause ended in the catch-up days and who became eligible during
+    it (their "you can donate again" was held back): asked once, now. An index range scan of
+    `busy_until`; those asked before the pause are left out by the dedup key."""
+    today = work.today()
+    rows = await work.session.execute(
+        select(Person.id, Person.next_eligible_on, Person.busy_until).where(
+            Person.busy_until.between(
+                today - dt.timedelta(days=settings.catch_up_days + 1), today - dt.timedelta(days=1)
+            ),
+            Person.next_eligible_on <= newest,
+            Person.status == "active",
+            _consenting(),
+        )
+    )
+    return [
+        (person_id, eligible_on, until)
+        for person_id, eligible_on, until in rows.all()
+        if eligible_on is not None
+        and until is not None
+        and until - dt.timedelta(days=busy.MAX_AHEAD_DAYS) <= eligible_on <= until
+    ]
+
+
 def settings_from(
-    offsets: Sequence[str], tally_time: str = "18:00", notice_lead_days: int = 7
+    offsets: Sequence[str],
+    tally_time: str = "18:00",
+    notice_lead_days: int = 7,
+    appeal_window: str = "18:00-20:00",
+    quiet_hours: str | None = None,
 ) -> PlanSettings:
     return PlanSettings(
         offsets=tuple(parse_offset(o) for o in offsets),
         notice_lead_days=notice_lead_days,
         tally_time=dt.time.fromisoformat(tally_time),
+        appeal_window=Window.parse(appeal_window),
+        quiet_hours=QuietHours.parse(quiet_hours) if quiet_hours else None,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from db.models import Drive, DriveSlot, Person, Pledge
 from locales import N_
-from services import drives, eligibility
+from services import block_places, drives, eligibility
 from services.audit import Actor, record
 from services.eligibility import Reason
 from services.errors import Conflict, InvalidInput, NotFound
@@ -104,10 +104,23 @@ async def _release(work: Work, drive: Drive, slot_id: int | None) -> None:
             await work.session.refresh(slot)
 
 
-async def current(work: Work, person_id: int, drive_id: int) -> Pledge | None:
-    return await work.session.scalar(
-        select(Pledge).where(Pledge.person_id == person_id, Pledge.drive_id == drive_id)
-    )
+async def free_place(work: Work, drive: Drive, row: Pledge) -> None:
+    """The place a live pledge holds goes back: to its club's block while the block holds
+    it (issue 13), else to the slot."""
+    if not await block_places.give_back(work, row):
+        await _release(work, drive, row.slot_id)
+
+
+async def current(
+    work: Work, person_id: int, drive_id: int, *, lock: bool = False
+) -> Pledge | None:
+    """The person's pledge row for a drive; `lock`: held until the transaction ends (on
+    PostgreSQL), so two presses at once (a double tap on "change slot") run one after the
+    other and a slot's `taken` moves once."""
+    statement = select(Pledge).where(Pledge.person_id == person_id, Pledge.drive_id == drive_id)
+    if lock and work.session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return await work.session.scalar(statement)
 
 
 async def pledge(
@@ -121,7 +134,7 @@ async def pledge(
         raise InvalidInput(N_("Mời bạn chọn một khung giờ."))
     if not drive.slots:
         slot_id = None
-    row = await current(work, person.id, drive.id)
+    row = await current(work, person.id, drive.id, lock=True)
     if row is not None and row.status == PLEDGED and row.slot_id == slot_id:
         return MyPledge(row, drive, next((s for s in drive.slots if s.id == slot_id), None))
     slot = await _take(work, drive, slot_id) if slot_id is not None else None
@@ -139,7 +152,7 @@ async def pledge(
         work.session.add(row)
     else:
         if row.status == PLEDGED:
-            await _release(work, drive, row.slot_id)  # moving to another slot
+            await free_place(work, drive, row)  # moving to another slot
         row.slot_id, row.status, row.updated_at, row.channel = slot_id, PLEDGED, now, actor.channel
     await work.session.flush()
     record(work, actor, "pledge", person.id, drive=drive.id, slot=slot_id)
@@ -147,11 +160,11 @@ async def pledge(
 
 
 async def cancel(work: Work, person: Person, drive_id: int, actor: Actor) -> Drive:
-    row = await current(work, person.id, drive_id)
+    row = await current(work, person.id, drive_id, lock=True)
     if row is None or row.status != PLEDGED:
         raise NotFound(N_("Bạn chưa đăng ký đợt hiến máu này."))
     drive = await drives.get(work, drive_id)
-    await _release(work, drive, row.slot_id)
+    await free_place(work, drive, row)
     row.status, row.updated_at = CANCELLED, work.now()
     record(work, actor, "pledge.cancel", person.id, drive=drive_id)
     return drive

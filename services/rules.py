@@ -18,3 +18,11 @@ class Rules:
     deferral_tattoo_months: int = 6
     deferral_surgery_months: int = 12
     consent_version: str = "2026-01"
+    # Places a club holds in a slot and nobody claimed go back to everyone this many days
+    # before the drive (issue 13).
+    block_release_days: int = 2
+    # Non-urgent appeals (services.appeals.APPEAL_KEYS) one person may get in a rolling 30 days.
+    appeals_per_30_days: int = 4
+    # Pledges a drive needs per unit of blood it aims for, until its unit's past drives teach
+    # a better figure (services.booking).
+    show_up_factor: float = 1.5

@@ -16,8 +16,11 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from db.models import ClubMember, Consent, Donation, Drive, Person, Pledge, RoleGrant, Unit
 from locales import N_
-from services import outbox, quotas
+from services import aftercare, booking, campaigns, outbox, quotas
+from services.aftercare import FeedbackFigure
 from services.audit import Actor, record
+from services.booking import Booking
+from services.campaigns import Lag
 from services.drives import LIVE, Status
 from services.errors import NotAllowed
 from services.outbox import Notice
@@ -58,6 +61,12 @@ class Tally:
     registrations_today: int
     registrations_year: int
     members: int | None = None  # a club's active members
+    # Live drives 7 and 3 days ahead under their booking target (a committee's tally).
+    under_booked: tuple[Booking, ...] = ()
+    # Feedback on the drives of the last week (services.aftercare).
+    feedback: tuple[FeedbackFigure, ...] = ()
+    # The campaign in progress when it is behind its pro-rated share (services.campaigns).
+    campaign: Lag | None = None
 
     @property
     def year_percent(self) -> int | None:
@@ -261,6 +270,11 @@ async def compute(
         registrations_today=await _count(work, joined.where(since >= midnight, since < tomorrow)),
         registrations_year=await _count(work, joined.where(since >= first, since < tomorrow)),
         members=members,
+        under_booked=() if clubs else tuple(await booking.under_target(work, day, scope)),
+        campaign=None if clubs or unit_id is None else await campaigns.lag_of(work, unit_id, day),
+        feedback=tuple(
+            await aftercare.for_tally(work, day, scope, _members(club_ids) if clubs else None)
+        ),
     )
 
 

@@ -8,8 +8,10 @@ import datetime as dt
 import functools
 import logging
 import zoneinfo
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -33,6 +35,14 @@ class Work:
     timezone: zoneinfo.ZoneInfo
     # The installation secret that signs donor cards ([security] secret); empty: none given.
     secret: bytes = b""
+    # Where files people send are kept ([storage] data_dir); None: nowhere (nothing stored).
+    data_dir: Path | None = None
+    # Notices `appeals.screen` left out in this unit of work, by rule ("cap": the 30-day cap on
+    # appeals): planners and broadcasts read how many they skipped here.
+    skipped: Counter[str] = field(default_factory=Counter, kw_only=True)
+    # What to do once this unit of work is committed, and only then (deleting a person's files
+    # on erasure: a rollback must not leave a record pointing at files already gone).
+    after_commit: list[Callable[[], None]] = field(default_factory=list, kw_only=True)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -52,12 +62,14 @@ class Database:
         rules: Rules,
         timezone: zoneinfo.ZoneInfo,
         secret: bytes = b"",
+        data_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.rules = rules
         self.timezone = timezone
         self.secret = secret
+        self.data_dir = data_dir
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         # SQLite has one writer at a time. Queueing units of work here costs nothing, where
         # waiting on the file lock (busy_timeout) sleeps in steps of up to 100 ms.
@@ -70,7 +82,10 @@ class Database:
                 await stack.enter_async_context(self._sqlite_lock)
             session = await stack.enter_async_context(self._sessions())
             await stack.enter_async_context(session.begin())
-            yield Work(session, self.clock, self.rules, self.timezone, self.secret)
+            work = Work(session, self.clock, self.rules, self.timezone, self.secret, self.data_dir)
+            yield work
+        for action in work.after_commit:  # committed: the block above ended without an error
+            action()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -100,8 +100,15 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def database(database_url: str, clock: FixedClock) -> AsyncIterator[Database]:
-    db = Database(create_engine(database_url), clock, Rules(), ZONE, secret=TEST_SECRET)
+async def database(database_url: str, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(
+        create_engine(database_url),
+        clock,
+        Rules(),
+        ZONE,
+        secret=TEST_SECRET,
+        data_dir=tmp_path / "data",
+    )
     yield db
     await db.dispose()
 

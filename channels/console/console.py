@@ -1,17 +1,18 @@
 """The console channel: a chat in the terminal, or driven by a piped script (stdin not a TTY).
 
 Choices are drawn as a numbered menu; typing the number presses the button. Attachments are
-saved next to the working directory and their path is shown.
+saved next to the working directory and their path is shown. `/photo PATH` sends a picture.
 """
 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from handlers.messages import Button, Deliver, Dispatch, Inbound, InboundKind, Reply
+from handlers.messages import Attachment, Button, Deliver, Dispatch, Inbound, InboundKind, Reply
 
 CHANNEL = "console"
 
@@ -26,9 +27,24 @@ def render(reply: Reply, saved: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def photo_attachment(path_text: str) -> Attachment | None:
+    """`/photo PATH`: the picture at PATH, as a chat platform would hand it over."""
+    path = Path(path_text.strip()).expanduser()
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return None
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Attachment(path.name, content, mime)
+
+
 def to_inbound(line: str, user_id: str, menu: tuple[Button, ...], language: str | None) -> Inbound:
     text = line.strip()
-    if text.startswith("/"):
+    attachment = None
+    if text.startswith("/photo ") or text == "/photo":  # sends a picture (demos and tests)
+        kind, payload = InboundKind.PHOTO, ""
+        attachment = photo_attachment(text[len("/photo") :])
+    elif text.startswith("/"):
         kind, payload = InboundKind.COMMAND, text
     elif text.isdigit() and 1 <= int(text) <= len(menu):
         kind, payload = InboundKind.BUTTON, menu[int(text) - 1].payload
@@ -42,6 +58,7 @@ def to_inbound(line: str, user_id: str, menu: tuple[Button, ...], language: str 
         payload=payload,
         language=language,
         display_name=user_id,
+        attachment=attachment,
     )
 
 

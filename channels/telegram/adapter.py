@@ -32,6 +32,7 @@ from telegram import (
     Document,
     InlineKeyboardMarkup,
     Message,
+    PhotoSize,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -69,6 +70,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 SEND_ATTEMPTS = 3  # the first try and two retries after RetryAfter
 MAX_RETRY_WAIT = 60.0  # seconds; a longer flood wait gives up on the message
 DOCUMENT_LIMIT = 10 * 1024 * 1024  # bytes; a bigger document reaches the engine without content
+PHOTO_LIMIT = 5 * 1024 * 1024  # bytes; the largest size of a photo (Telegram's are ~0.3 MB)
 CONCURRENT_CHATS = 8  # chats handled at the same time (PostgreSQL's pool has 5 + 10 connections)
 BACKLOG_LIMIT = 256  # updates accepted but not yet answered; more wait in Telegram (BacklogQueue)
 
@@ -331,6 +333,13 @@ class TelegramChannel:
             and self._fetches(inbound)
         ):
             inbound = await self._with_document(inbound, message.document)
+        if (
+            inbound.kind is InboundKind.PHOTO
+            and message
+            and message.photo
+            and self._fetches(inbound)
+        ):
+            inbound = await self._with_photo(inbound, message.photo[-1])
         replies = await self.dispatch(inbound)
         chat = update.effective_chat
         assert chat is not None
@@ -360,6 +369,21 @@ class TelegramChannel:
             document.mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         )
         return replace(inbound, attachment=Attachment(filename, content, mime_type))
+
+    async def _with_photo(self, inbound: Inbound, photo: PhotoSize) -> Inbound:
+        """The inbound with the largest size of a photo attached (up to PHOTO_LIMIT)."""
+        if photo.file_size is not None and photo.file_size > PHOTO_LIMIT:
+            return inbound
+        try:
+            file = await call_with_retry(partial(self.bot.get_file, photo.file_id))
+        except BadRequest as error:
+            log.info("telegram: photo %s not downloaded: %s", photo.file_id, error)
+            return inbound
+        if file.file_size is not None and file.file_size > PHOTO_LIMIT:
+            return inbound
+        content = bytes(await file.download_as_bytearray())
+        attachment = Attachment(f"photo-{photo.file_unique_id}.jpg", content, "image/jpeg")
+        return replace(inbound, attachment=attachment)
 
     async def _unreachable(self, chat_id: int, error: Forbidden) -> None:
         """A private chat that refuses our messages (blocked bot, deleted account) is marked

@@ -30,8 +30,8 @@ def to_inbound(update: Update, bot_username: str) -> Inbound | None:
     """One update -> one Inbound; None for updates the bot ignores.
 
     Ignored: edited messages and channel posts (by design), other bots' commands and plain
-    chatter in groups, service messages without content. A document arrives without its
-    content: the adapter downloads it.
+    chatter in groups, service messages without content. A document or photo arrives without
+    its content: the adapter downloads it.
     """
     user = update.effective_user
     chat = update.effective_chat
@@ -70,6 +70,8 @@ def to_inbound(update: Update, bot_username: str) -> Inbound | None:
         elif message.location is not None:
             location = message.location
             kind, payload = InboundKind.LOCATION, f"{location.latitude},{location.longitude}"
+        elif message.photo:  # sizes of one picture; the adapter downloads the largest
+            kind, payload = InboundKind.PHOTO, message.caption or ""
         elif message.document is not None and message.animation is None:  # GIFs carry both
             kind, payload = InboundKind.DOCUMENT, message.document.file_name or ""
         elif message.effective_attachment is not None:

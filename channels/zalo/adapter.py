@@ -5,7 +5,8 @@ webhook; either way they queue and are handled one at a time, in order, so a cha
 never overtake. A message id already taken is skipped (webhooks may be delivered twice). The
 menu a chat was shown is kept by the engine (`hooks`), so "2" keeps its meaning across a
 restart and for messages `jobs tick` sent. Images go as photos only when this process serves
-them at a public URL (`media_url`, or `webhook_url` + "/media" in webhook mode).
+them at a public URL (`media_url`, or `webhook_url` + "/media" in webhook mode). A picture a
+user sends (a certificate) is fetched from the URL Zalo gives, up to `PHOTO_LIMIT`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from channels.zalo.client import (
 from channels.zalo.render import CHANNEL, Outgoing, Photo, Text, chosen, render, to_inbound
 from channels.zalo.webhook import MediaStore, ZaloServer
 from handlers import messages
-from handlers.messages import Button, ChatType, Dispatch, InboundKind, Reply
+from handlers.messages import Attachment, Button, ChatType, Dispatch, InboundKind, Reply
 from locales import DEFAULT_LANGUAGE, use_language
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ MAX_RETRY_WAIT = 60.0  # seconds; a longer wait gives up on the message
 DEFAULT_RETRY_AFTER = 5.0  # seconds, when a 429 does not say
 SEEN_MESSAGES = 10_000  # message ids remembered against replays
 MAX_BACKOFF = 30.0  # seconds between failed polls, at most
+PHOTO_LIMIT = 5 * 1024 * 1024  # bytes of an image message fetched, at most (a certificate)
 
 
 class ZaloSettings(Protocol):
@@ -249,6 +251,11 @@ class ZaloChannel:
             option = chosen(inbound.payload, await self.hooks.menu(CHANNEL, inbound.chat_id))
             if option is not None:
                 inbound = replace(inbound, kind=InboundKind.BUTTON, payload=option.payload)
+        if inbound.kind is InboundKind.PHOTO and update.message and update.message.photo_url:
+            content = await self.client.fetch(update.message.photo_url, PHOTO_LIMIT)
+            if content is not None:
+                attachment = Attachment("photo.jpg", content, "image/jpeg")
+                inbound = replace(inbound, attachment=attachment)
         replies = await self.dispatch(inbound)
         try:
             await self.send(inbound.chat_id, replies)

@@ -194,6 +194,24 @@ class ZaloClient:
     async def send_message(self, chat_id: str, text: str) -> SentMessage:
         return wire.sent_message(await self.call("sendMessage", {"chat_id": chat_id, "text": text}))
 
+    async def fetch(self, url: str, limit: int) -> bytes | None:
+        """The picture of an image message (GET `url`, http(s) only), or None when it cannot
+        be had or is over `limit` bytes (read no further)."""
+        if not url.startswith(("https://", "http://")):
+            return None
+        content = bytearray()
+        try:
+            async with self._http.stream("GET", url, timeout=self._timeout) as response:
+                if response.status_code != 200:
+                    return None
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > limit:
+                        return None
+        except httpx.HTTPError:
+            return None
+        return bytes(content)
+
     async def send_photo(self, chat_id: str, photo_url: str, caption: str = "") -> SentMessage:
         params = {"chat_id": chat_id, "photo": photo_url}
         if caption:

@@ -53,8 +53,10 @@ def to_inbound(update: Update) -> Inbound | None:
         return None  # the bot stays out of group chatter
     elif update.event_name == wire.TEXT and text:
         kind, payload = InboundKind.TEXT, message.text or ""
+    elif update.event_name == wire.IMAGE and message.photo_url:
+        kind, payload = InboundKind.PHOTO, text  # the adapter downloads the picture
     else:
-        kind, payload = InboundKind.UNSUPPORTED, ""  # photos, stickers, voice, empty texts
+        kind, payload = InboundKind.UNSUPPORTED, ""  # stickers, voice, empty texts
     return Inbound(
         channel=CHANNEL,
         user_id=message.sender.id,

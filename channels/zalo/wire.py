@@ -42,6 +42,7 @@ class Message:
     chat_type: str  # PRIVATE | GROUP
     date: dt.datetime | None
     text: str | None = None
+    photo_url: str | None = None  # an image message: where Zalo serves the picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ def parse_update(body: Any) -> Update:
     chat = chat if isinstance(chat, Mapping) else {}
     chat_type = str(chat.get("chat_type") or PRIVATE).upper()
     text = message.get("text")
+    photo = message.get("photo_url") or message.get("photo")
     return Update(
         event,
         Message(
@@ -135,6 +137,7 @@ def parse_update(body: Any) -> Update:
             chat_type=GROUP if chat_type == GROUP else PRIVATE,
             date=from_millis(message.get("date")),
             text=text if isinstance(text, str) else None,
+            photo_url=photo if isinstance(photo, str) and photo else None,
         ),
     )
 

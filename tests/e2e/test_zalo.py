@@ -265,7 +265,7 @@ async def test_registration_drive_lookup_pledge_and_a_reminder(
     assert result.sent.sent == 1
     reminder = api.texts(lan.id)[-1]
     assert "Còn 3 ngày nữa" in reminder and "Khung giờ của bạn: 07:30–08:30" in reminder
-    assert menu(reminder) == ["Xem chi tiết", "❌ Huỷ đăng ký"]
+    assert menu(reminder) == ["Xem chi tiết", "❌ Huỷ đăng ký", "🔁 Đổi khung giờ"]
     assert "07:30–08:30" in await bot.say(lan, "1")  # its menu answers by number
     async with database.work() as work:
         row = await work.session.scalar(select(Outbox))

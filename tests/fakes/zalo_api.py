@@ -189,8 +189,14 @@ class FakeZaloUser:
     def send_text(self, text: str, *, group_id: str | None = None) -> JSONDict:
         return self.api.inject(self.message("text", text, group_id))
 
-    def send_image(self) -> JSONDict:
-        return self.api.inject(self.message("image"))
+    def send_image(self, data: bytes | None = None) -> JSONDict:
+        """An image message; with `data`, its URL serves those bytes (else it leads nowhere)."""
+        update = self.message("image")
+        if data is not None:
+            name = f"{update['message']['message_id']}.jpg"
+            self.api.images[name] = data
+            update["message"]["photo_url"] = f"{self.api.base_url}/images/{name}"
+        return self.api.inject(update)
 
     def send_sticker(self) -> JSONDict:
         return self.api.inject(self.message("sticker"))
@@ -226,6 +232,8 @@ class FakeZaloAPI:
         self.webhook_timeout = webhook_timeout
 
         self.calls: list[Call] = []
+        # Pictures users send, served at /images/<name> as Zalo's CDN serves them.
+        self.images: dict[str, bytes] = {}
         self.webhook_attempts: list[WebhookAttempt] = []
         self._updates: list[JSONDict] = []
         self._sent: list[SentMessage] = []
@@ -306,6 +314,11 @@ class FakeZaloAPI:
 
     async def _handle_http(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["tail"]
+        if path.startswith("images/"):
+            image = self.images.get(path.removeprefix("images/"))
+            if image is None:
+                return web.Response(status=404)
+            return web.Response(body=image, content_type="image/jpeg")
         token, slash, method = path.removeprefix("bot").partition("/")
         if not path.startswith("bot") or not slash or not method:
             return _json(ZaloApiError(404, "Not Found").to_json())

@@ -122,6 +122,9 @@ async def test_quiet_hours_hold_non_urgent_messages_until_morning(
     assert result.planned.eligible == 1 and inbox.got == []
     clock.set(at(25, 7, 0, month=11))
     await tick.tick()
+    assert inbox.got == []  # past quiet hours, but "donate again" waits for the evening
+    clock.set(at(25, 18, 0, month=11))
+    await tick.tick()
     assert len(inbox.to("lan")) == 1 and "24/11/2026" in inbox.to("lan")[0]
 
 
@@ -140,12 +143,12 @@ async def test_donate_again_then_one_nudge_unless_they_pledged(
             )
     inbox = Inbox()
     tick = ticker(database, inbox)
-    clock.set(at(26, 9, 0, month=11))  # 12 weeks after 3/9
+    clock.set(at(26, 18, 0, month=11))  # 12 weeks after 3/9, in the evening window
     await tick.tick()
     assert len(inbox.to("lan")) == 1 and len(inbox.to("hoa")) == 1
     drive_id = await add_drive(database, dt.date(2027, 1, 9))
     await _pledge(database, hoa, drive_id, None)  # Hoa pledged: no nudge for her
-    clock.set(at(24, 9, 0))  # four weeks later
+    clock.set(at(24, 18, 0))  # four weeks later
     result = await tick.tick()
     assert result.planned.nudges == 1
     assert len(inbox.to("lan")) == 2 and "vài tuần" in inbox.to("lan")[1]
