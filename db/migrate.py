@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -23,8 +26,28 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database to `revision`. Synchronous: call it outside a running event loop."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the database to `revision`. Synchronous: call it outside a running event loop.
+
+    Processes starting together take turns: on PostgreSQL an advisory lock taken in the
+    migration's transaction (migrations/env.py), on SQLite a lock on a file beside the
+    database (Alembic commits SQLite's schema changes as it goes, so the write lock alone
+    would let a second process read a half-migrated version)."""
+    with _sqlite_file_lock(url):
+        command.upgrade(alembic_config(url), revision)
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    parsed = async_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:

@@ -13,8 +13,8 @@ from db.models import Base
 
 target_metadata = Base.metadata
 # Workers started together (`hienmau run` on several machines, each migrating at start) take
-# turns: the first migrates, the others wait, then find nothing left to do. On SQLite the
-# migration's BEGIN IMMEDIATE already serialises them.
+# turns: the first migrates, the others wait, then find nothing left to do. On SQLite a file
+# lock does the same (db.migrate.upgrade).
 MIGRATION_LOCK = 0x686D6967  # "hmig"
 
 
