@@ -6,32 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import AsyncIterator
 
 import pytest
 from openpyxl import load_workbook
 
-from channels.telegram.adapter import TelegramChannel
 from db.models import Donation, Person
-from handlers.engine import Engine
 from services.roles import Role
 from services.work import Database
-from tests.e2e.test_telegram import BOT, TOKEN, Harness, add_telegram_person, config
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.e2e.test_telegram import Harness, add_telegram_person
 from tests.sample import load_units
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture
-async def telegram(engine: Engine) -> AsyncIterator[Harness]:
-    async with FakeTelegramAPI(token=TOKEN, bot_username=BOT) as api:
-        channel = TelegramChannel(config(api), engine.dispatch, hooks=engine)
-        await channel.start()
-        try:
-            yield Harness(api, channel)
-        finally:
-            await channel.stop()
 
 
 async def test_a_committee_member_gets_the_honours_workbook_and_the_lapsed_list(

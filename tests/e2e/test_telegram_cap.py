@@ -5,12 +5,9 @@ the day a volunteer's drive-day notice."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
-from channels.telegram.adapter import TelegramChannel
-from handlers.engine import Engine
 from scheduler.sender import Limits, Sender
 from scheduler.ticker import Ticker
 from services import drives
@@ -21,25 +18,13 @@ from services.roles import Role
 from services.schedule import QuietHours
 from services.work import Database
 from tests.conftest import NOW, ZONE
-from tests.e2e.test_telegram import BOT, TOKEN, Harness, add_telegram_person, config
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.e2e.test_telegram import Harness, add_telegram_person
 from tests.sample import load_units
 from tests.sample_drives import add_drive
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 FOOTER = "Tạm dừng: /busy · Tắt nhắc: /stop"
-
-
-@pytest.fixture
-async def telegram(engine: Engine) -> AsyncIterator[Harness]:
-    async with FakeTelegramAPI(token=TOKEN, bot_username=BOT) as api:
-        channel = TelegramChannel(config(api), engine.dispatch, hooks=engine)
-        await channel.start()
-        try:
-            yield Harness(api, channel)
-        finally:
-            await channel.stop()
 
 
 def ticker(database: Database, telegram: Harness) -> Ticker:

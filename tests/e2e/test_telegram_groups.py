@@ -5,14 +5,11 @@ cancelling one companion frees one place; the reminder tick writes to the donor 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
 
-from channels.telegram.adapter import TelegramChannel
 from db.models import DriveSlot, Outbox
-from handlers.engine import Engine
 from scheduler.sender import Limits, Sender
 from scheduler.ticker import Ticker
 from services import persons
@@ -22,23 +19,11 @@ from services.planners import PlanSettings
 from services.schedule import QuietHours
 from services.work import Database
 from tests.conftest import ZONE
-from tests.e2e.test_telegram import BOT, TOKEN, Harness, add_telegram_person, config
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.e2e.test_telegram import Harness, add_telegram_person
 from tests.sample import load_units
 from tests.sample_drives import add_drive
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture
-async def telegram(engine: Engine) -> AsyncIterator[Harness]:
-    async with FakeTelegramAPI(token=TOKEN, bot_username=BOT) as api:
-        channel = TelegramChannel(config(api), engine.dispatch, hooks=engine)
-        await channel.start()
-        try:
-            yield Harness(api, channel)
-        finally:
-            await channel.stop()
 
 
 async def _taken(database: Database) -> list[int]:
