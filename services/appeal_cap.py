@@ -23,8 +23,6 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from db.models import Outbox
 from services.work import Work
@@ -106,36 +104,24 @@ async def _stored_keys(work: Work, keys: list[str]) -> set[str]:
 
 
 async def _store_capped(work: Work, over: list[Notice], cap: int) -> None:
-    from services.outbox import reachable_identities  # outbox imports appeals, which imports us
+    from services import outbox  # outbox imports appeals, which imports us
 
-    chats = await reachable_identities(work, sorted({n.person_id for n in over}))
+    chats = await outbox.reachable_identities(work, sorted({n.person_id for n in over}))
     now = work.now()
     rows = [
-        {
-            "identity_id": chats[n.person_id],
-            "person_id": n.person_id,
-            "key": n.key,
-            "params": n.params,
-            "body": n.body,
-            "broadcast_id": n.broadcast_id,
-            "urgent": False,
-            "due_at": n.due_at or now,
-            "dedup_key": n.dedup_key,
-            "status": CAPPED,
-            "attempts": 0,
-            "last_error": f"cap: {cap} appeals in 30 days",
-            "created_at": now,
-        }
+        outbox.row(
+            n,
+            chats[n.person_id],
+            now,
+            urgent=False,
+            status=CAPPED,
+            last_error=f"cap: {cap} appeals in 30 days",
+        )
         for n in over
         if n.person_id in chats  # nobody to write to: nothing would have been queued anyway
     ]
     work.skipped["cap"] += len(rows)
-    if not rows:
-        return
-    insert = pg_insert if work.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for start in range(0, len(rows), 2000):
-        statement = insert(Outbox).on_conflict_do_nothing(index_elements=["dedup_key"])
-        await work.session.execute(statement, rows[start : start + 2000])
+    await outbox.insert_rows(work, rows)
 
 
 async def at_cap(work: Work, person_ids: list[int], appeal_keys: Collection[str]) -> int:

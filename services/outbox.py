@@ -54,20 +54,7 @@ async def enqueue(
     identity = await reachable_identity(work, person_id)
     if identity is None:
         return False
-    now = work.now()
-    values = {
-        "identity_id": identity.id,
-        "person_id": person_id,
-        "key": key,
-        "params": params,
-        "urgent": urgent,
-        "due_at": due_at or now,
-        "not_after": not_after,
-        "dedup_key": dedup_key,
-        "status": "pending",
-        "attempts": 0,
-        "created_at": now,
-    }
+    values = row(notice, identity.id, work.now())
     insert = pg_insert if work.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
     result = await work.session.execute(statement)
@@ -121,33 +108,38 @@ async def enqueue_many(work: Work, notices: list[Notice]) -> int:
         return 0
     chats = await reachable_identities(work, sorted({n.person_id for n in notices}))
     now = work.now()
-    rows = [
-        {
-            "identity_id": chats[n.person_id],
-            "person_id": n.person_id,
-            "key": n.key,
-            "params": n.params,
-            "body": n.body,
-            "broadcast_id": n.broadcast_id,
-            "urgent": n.urgent,
-            "due_at": n.due_at or now,
-            "not_after": n.not_after,
-            "dedup_key": n.dedup_key,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-        }
-        for n in notices
-        if n.person_id in chats
-    ]
-    if not rows:
-        return 0
+    rows = [row(n, chats[n.person_id], now) for n in notices if n.person_id in chats]
+    await insert_rows(work, rows)
+    return len(rows)
+
+
+def row(notice: Notice, identity_id: int, now: dt.datetime, **changes: Any) -> dict[str, Any]:
+    """The outbox row of a notice to one chat, queued now (`changes`: another status ...)."""
+    return {
+        "identity_id": identity_id,
+        "person_id": notice.person_id,
+        "key": notice.key,
+        "params": notice.params,
+        "body": notice.body,
+        "broadcast_id": notice.broadcast_id,
+        "urgent": notice.urgent,
+        "due_at": notice.due_at or now,
+        "not_after": notice.not_after,
+        "dedup_key": notice.dedup_key,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        **changes,
+    }
+
+
+async def insert_rows(work: Work, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert; a row whose dedup key is taken is left out (ON CONFLICT DO NOTHING still
+    guards against a planner running at the same moment elsewhere)."""
     insert = pg_insert if work.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for start in range(0, len(rows), 2000):
-        # ON CONFLICT still guards against a planner running at the same moment elsewhere.
         statement = insert(Outbox).on_conflict_do_nothing(index_elements=["dedup_key"])
         await work.session.execute(statement, rows[start : start + 2000])
-    return len(rows)
 
 
 async def not_queued(work: Work, notices: list[Notice]) -> list[Notice]:
