@@ -16,7 +16,7 @@ from handlers.messages import Button, Reply
 from handlers.wizard import Flow, Outcome, Step, choice, error_text
 from handlers.wizard import start as start_flow
 from locales import _
-from services import aftercare, drives
+from services import aftercare
 from services.aftercare import FeedbackFigure, MissedReason
 from services.errors import DomainError
 from services.work import Work
@@ -32,10 +32,10 @@ def _on_day(day: dt.date, today: dt.date) -> str:
 
 async def upcoming_buttons(work: Work) -> tuple[Button, ...]:
     """One tap to another drive: the next few, and the full list."""
-    buttons = []
-    for drive_id in await aftercare.upcoming_drive_ids(work):
-        drive = await drives.get(work, drive_id)
-        buttons.append(Button(f"📅 {drive.date:%d/%m} · {drive.place[:32]}", f"drive:{drive.id}"))
+    buttons = [
+        Button(f"📅 {drive.date:%d/%m} · {drive.place[:32]}", f"drive:{drive.id}")
+        for drive in await aftercare.next_drives(work)
+    ]
     return (*buttons, Button(_("🩸 Chọn đợt khác"), "cmd:drives"))
 
 

@@ -138,9 +138,10 @@ async def plan_thanks(work: Work) -> tuple[int, int]:
     return await outbox.enqueue_many(work, thanks), await outbox.enqueue_many(work, asks)
 
 
-async def upcoming_drive_ids(work: Work, limit: int = 3) -> list[int]:
+async def next_drives(work: Work, limit: int = 3) -> list[Drive]:
+    """The next live drives with a known date, soonest first (another chance, one tap away)."""
     rows = await work.session.scalars(
-        select(Drive.id)
+        select(Drive)
         .where(
             Drive.status.in_(LIVE),
             Drive.date > work.today(),
@@ -182,7 +183,6 @@ async def plan_missed(work: Work) -> tuple[int, int]:
     if not found:
         return 0, 0
     consenting = await outbox.consenting({p.person_id for p, *_rest in found}, work)
-    drives = await upcoming_drive_ids(work)
     notices: list[Notice] = []
     added = 0
     for pledge, day, status, blocked in found:
@@ -199,7 +199,7 @@ async def plan_missed(work: Work) -> tuple[int, int]:
                 "missed_you",
                 # Not `drive_id`: the funnel (services.analytics) then counts a pledge to any
                 # drive in the week after as this appeal's, not the missed pledge itself.
-                {"pledge_id": pledge.id, "missed_drive_id": pledge.drive_id, "drives": drives},
+                {"pledge_id": pledge.id, "missed_drive_id": pledge.drive_id},
                 f"missed:{pledge.id}",
                 due_at=due,
             )
